@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+
+from grpclib.health.service import Health
+from grpclib.server import Server
+from temporalio.api.operatorservice.v1 import service_pb2 as operator_pb2
+from temporalio.api.workflowservice.v1 import service_pb2 as workflow_pb2
+
+from temporallite.clock import Clock
 from temporallite.config import ServerConfig
+from temporallite.frontend.operator_service import OperatorService
+from temporallite.frontend.transport import DescriptorService
+from temporallite.frontend.workflow_service import WorkflowService
+from temporallite.history.engine import HistoryEngine
+from temporallite.matching.task_queues import Matching
+from temporallite.namespaces import NamespaceRegistry
+from temporallite.persistence.store import Store
+
+log = logging.getLogger("temporallite")
 
 
 class TemporalLiteServer:
@@ -11,13 +28,56 @@ class TemporalLiteServer:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
+        self._grpc: Server | None = None
+        self._store: Store | None = None
+        self._engine: HistoryEngine | None = None
+        self._matching: Matching | None = None
 
     @property
     def target(self) -> str:
         return self.config.target
 
     async def start(self) -> None:
-        raise NotImplementedError
+        store = self._store = await Store.open(self.config.db_filename)
+        try:
+            namespaces = NamespaceRegistry(store)
+            await namespaces.load(self.config.namespaces)
+            matching = self._matching = Matching()
+            engine = self._engine = HistoryEngine(store, matching, Clock())
+            workflow_service = WorkflowService(namespaces, engine)
+            services = [
+                DescriptorService(
+                    workflow_pb2.DESCRIPTOR.services_by_name["WorkflowService"], workflow_service
+                ),
+                DescriptorService(
+                    operator_pb2.DESCRIPTOR.services_by_name["OperatorService"],
+                    OperatorService(namespaces),
+                ),
+                Health(),
+            ]
+            await engine.recover()
+            self._grpc = Server(services)
+            await self._grpc.start(self.config.ip, self.config.port)
+        except BaseException:
+            await self._close_storage()
+            raise
+
+    async def wait_closed(self) -> None:
+        if self._grpc is not None:
+            await self._grpc.wait_closed()
 
     async def stop(self) -> None:
-        raise NotImplementedError
+        if self._matching is not None:
+            self._matching.close()
+        if self._engine is not None:
+            await self._engine.stop()
+        if self._grpc is not None:
+            self._grpc.close()
+            await self._grpc.wait_closed()
+            self._grpc = None
+        await self._close_storage()
+
+    async def _close_storage(self) -> None:
+        if self._store is not None:
+            await self._store.close()
+            self._store = None

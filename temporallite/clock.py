@@ -1,0 +1,35 @@
+"""All server time goes through one clock, so time skipping can replace it."""
+
+from __future__ import annotations
+
+import time
+
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.timestamp_pb2 import Timestamp
+
+
+class Clock:
+    """Wall-clock time in float seconds since the epoch."""
+
+    def now(self) -> float:
+        return time.time()
+
+
+def to_timestamp(seconds: float) -> Timestamp:
+    ts = Timestamp()
+    ts.FromNanoseconds(int(round(seconds * 1e9)))
+    return ts
+
+
+def to_duration(seconds: float) -> Duration:
+    d = Duration()
+    d.FromNanoseconds(int(round(seconds * 1e9)))
+    return d
+
+
+def duration_seconds(d: Duration) -> float:
+    return d.seconds + d.nanos / 1e9
+
+
+def timestamp_seconds(ts: Timestamp) -> float:
+    return ts.seconds + ts.nanos / 1e9

@@ -1,0 +1,93 @@
+"""Domain errors, each carrying the gRPC status and the Temporal errordetails
+the SDKs turn into their typed exceptions."""
+
+from __future__ import annotations
+
+from google.protobuf.message import Message
+from grpclib.const import Status
+from temporalio.api.errordetails.v1 import message_pb2 as errordetails
+
+
+class ServiceError(Exception):
+    status = Status.INTERNAL
+
+    def __init__(self, message: str, details: Message | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidArgument(ServiceError):
+    status = Status.INVALID_ARGUMENT
+
+
+class FailedPrecondition(ServiceError):
+    status = Status.FAILED_PRECONDITION
+
+
+class Unavailable(ServiceError):
+    status = Status.UNAVAILABLE
+
+
+class DeadlineExceeded(ServiceError):
+    status = Status.DEADLINE_EXCEEDED
+
+
+class Internal(ServiceError):
+    status = Status.INTERNAL
+
+
+class NotFound(ServiceError):
+    status = Status.NOT_FOUND
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, errordetails.NotFoundFailure())
+
+
+class NamespaceNotFound(ServiceError):
+    status = Status.NOT_FOUND
+
+    def __init__(self, namespace: str) -> None:
+        super().__init__(
+            f"Namespace {namespace} is not found.",
+            errordetails.NamespaceNotFoundFailure(namespace=namespace),
+        )
+
+
+class NamespaceAlreadyExists(ServiceError):
+    status = Status.ALREADY_EXISTS
+
+    def __init__(self) -> None:
+        super().__init__("Namespace already exists.", errordetails.NamespaceAlreadyExistsFailure())
+
+
+class WorkflowAlreadyStarted(ServiceError):
+    status = Status.ALREADY_EXISTS
+
+    def __init__(self, message: str, start_request_id: str, run_id: str) -> None:
+        super().__init__(
+            message,
+            errordetails.WorkflowExecutionAlreadyStartedFailure(
+                start_request_id=start_request_id, run_id=run_id
+            ),
+        )
+
+
+class CancellationAlreadyRequested(ServiceError):
+    status = Status.ALREADY_EXISTS
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, errordetails.CancellationAlreadyRequestedFailure())
+
+
+class QueryFailed(ServiceError):
+    status = Status.INVALID_ARGUMENT
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, errordetails.QueryFailedFailure())
+
+
+# The real server's messages for the common cases.
+WORKFLOW_NOT_FOUND = "workflow execution not found"
+WORKFLOW_COMPLETED = "workflow execution already completed"
+BAD_TASK_TOKEN = "Error deserializing task token."

@@ -1,0 +1,102 @@
+"""gRPC transport on grpclib, built from the protobuf service descriptors.
+
+Every RPC of a service gets a route. Methods the service object implements
+(snake_case name, ``async def rpc(request) -> response``) are called; the
+others answer UNIMPLEMENTED with the RPC's name. Requests are read by our own
+reader because the SDKs gzip-compress them and grpclib's reader refuses
+compressed frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import logging
+import re
+import struct
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from google.protobuf.descriptor import ServiceDescriptor
+from google.protobuf.message import DecodeError, Message
+from google.protobuf.message_factory import GetMessageClass
+from grpclib.const import Cardinality, Handler, Status
+from grpclib.exceptions import GRPCError
+from grpclib.server import Stream
+
+from temporallite.errors import ServiceError
+
+log = logging.getLogger("temporallite.transport")
+
+Unary = Callable[[Any], Awaitable[Message]]
+
+
+def snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+async def read_request(stream: Stream, request_type: type[Message]) -> Message:
+    raw = stream._stream  # the HTTP/2 stream under grpclib's gRPC stream
+    header = await raw.recv_data(5)
+    if not header:
+        raise GRPCError(Status.INVALID_ARGUMENT, "Missing request message")
+    compressed, length = struct.unpack(">?I", header)
+    body = await raw.recv_data(length) if length else b""
+    if compressed:
+        try:
+            body = gzip.decompress(body)
+        except (OSError, EOFError) as exc:
+            raise GRPCError(Status.INTERNAL, f"Cannot decompress request: {exc}") from exc
+    try:
+        return request_type.FromString(body)
+    except DecodeError as exc:
+        raise GRPCError(Status.INVALID_ARGUMENT, f"Malformed request: {exc}") from exc
+
+
+def _route(
+    full_name: str, method: Unary | None, request_type: type[Message], rpc_name: str
+) -> Callable[[Stream], Awaitable[None]]:
+    async def handle(stream: Stream) -> None:
+        request = await read_request(stream, request_type)
+        if method is None:
+            raise GRPCError(Status.UNIMPLEMENTED, f"{rpc_name} is not implemented by temporallite")
+        try:
+            response = await method(request)
+        except ServiceError as exc:
+            details = [exc.details] if exc.details is not None else None
+            raise GRPCError(exc.status, exc.message, details) from None
+        except GRPCError:
+            raise
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # never crash the server on one request
+            log.exception("%s failed", full_name)
+            raise GRPCError(Status.INTERNAL, f"{type(exc).__name__}: {exc}") from exc
+        await stream.send_message(response)
+
+    return handle
+
+
+class DescriptorService:
+    """A grpclib servable built from a service descriptor and an implementation."""
+
+    def __init__(self, descriptor: ServiceDescriptor, implementation: object) -> None:
+        self._routes: dict[str, Handler] = {}
+        for method in descriptor.methods:
+            full_name = f"/{descriptor.full_name}/{method.name}"
+            request_type = GetMessageClass(method.input_type)
+            reply_type = GetMessageClass(method.output_type)
+            impl = getattr(implementation, snake_case(method.name), None)
+            cardinality = Cardinality.UNARY_UNARY
+            if method.server_streaming or method.client_streaming:
+                cardinality = Cardinality.STREAM_STREAM
+                impl = None
+            self._routes[full_name] = Handler(
+                _route(full_name, impl, request_type, method.name),
+                cardinality,
+                request_type,
+                reply_type,
+            )
+
+    def __mapping__(self) -> dict[str, Handler]:
+        return self._routes

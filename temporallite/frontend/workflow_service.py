@@ -1,0 +1,398 @@
+"""WorkflowService: validates requests, resolves namespaces, calls history.
+
+Methods are named after the RPCs in snake_case; the transport routes every
+RPC of the service descriptor, and those not defined here answer
+UNIMPLEMENTED.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from temporalio.api.enums.v1 import (
+    PendingActivityState,
+    WorkflowTaskFailedCause,
+)
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflow.v1 import (
+    PendingActivityInfo,
+    PendingWorkflowTaskInfo,
+    WorkflowExecutionConfig,
+)
+from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv
+
+from temporallite import __version__
+from temporallite.clock import to_duration, to_timestamp
+from temporallite.frontend import validation as check
+from temporallite.history import activity, workflow_task
+from temporallite.history.engine import HistoryEngine
+from temporallite.history.executions import Executions
+from temporallite.history.mutable_state import ActivityInfo
+from temporallite.history.task_token import TaskToken
+from temporallite.history.transaction import Transaction
+from temporallite.history.worker_tasks import WorkerTasks
+from temporallite.namespaces import Namespace, NamespaceRegistry
+from temporallite.frontend.namespace_api import NamespaceApi
+from temporallite.visibility.rows import execution_info
+
+
+class WorkflowService(NamespaceApi):
+    def __init__(self, namespaces: NamespaceRegistry, engine: HistoryEngine) -> None:
+        super().__init__(namespaces)
+        self.engine = engine
+        self.executions = Executions(engine)
+        self.worker_tasks = WorkerTasks(engine)
+
+    # ---- cluster ----------------------------------------------------------
+
+    async def get_system_info(self, request: wsv.GetSystemInfoRequest) -> wsv.GetSystemInfoResponse:
+        return wsv.GetSystemInfoResponse(
+            server_version=__version__,
+            capabilities=wsv.GetSystemInfoResponse.Capabilities(
+                signal_and_query_header=True,
+                internal_error_differentiation=True,
+                activity_failure_include_heartbeat=True,
+                encoded_failure_attributes=True,
+                upsert_memo=True,
+                sdk_metadata=True,
+            ),
+        )
+
+    async def get_cluster_info(self, request: wsv.GetClusterInfoRequest) -> wsv.GetClusterInfoResponse:
+        return wsv.GetClusterInfoResponse(
+            supported_clients={},
+            server_version=__version__,
+            cluster_id="temporallite",
+            cluster_name="active",
+            history_shard_count=1,
+            persistence_store="sqlite",
+            visibility_store="sqlite",
+        )
+
+    # ---- workflow lifecycle -----------------------------------------------
+
+    async def start_workflow_execution(
+        self, request: wsv.StartWorkflowExecutionRequest
+    ) -> wsv.StartWorkflowExecutionResponse:
+        ns = self.namespaces.get(request.namespace)
+        check.start_request(request)
+        if not request.request_id:
+            request.request_id = str(uuid.uuid4())
+        run_id, started = await self.executions.start(ns, request)
+        return wsv.StartWorkflowExecutionResponse(run_id=run_id, started=started)
+
+    async def signal_with_start_workflow_execution(
+        self, request: wsv.SignalWithStartWorkflowExecutionRequest
+    ) -> wsv.SignalWithStartWorkflowExecutionResponse:
+        ns = self.namespaces.get(request.namespace)
+        start = wsv.StartWorkflowExecutionRequest()
+        for field in start.DESCRIPTOR.fields:
+            if field.name in request.DESCRIPTOR.fields_by_name:
+                value = getattr(request, field.name)
+                if field.message_type is not None:
+                    if request.HasField(field.name) if field.label != field.LABEL_REPEATED else value:
+                        if field.label == field.LABEL_REPEATED:
+                            getattr(start, field.name).extend(value)
+                        else:
+                            getattr(start, field.name).CopyFrom(value)
+                elif field.label == field.LABEL_REPEATED:
+                    getattr(start, field.name).extend(value)
+                else:
+                    setattr(start, field.name, value)
+        check.start_request(start)
+        check.required(request.signal_name, "SignalName is not set on request.")
+        check.payloads_size(request.signal_input)
+        if not start.request_id:
+            start.request_id = str(uuid.uuid4())
+        run_id, started = await self.executions.start(ns, start, signal=request)
+        return wsv.SignalWithStartWorkflowExecutionResponse(run_id=run_id, started=started)
+
+    async def signal_workflow_execution(
+        self, request: wsv.SignalWorkflowExecutionRequest
+    ) -> wsv.SignalWorkflowExecutionResponse:
+        ns = self.namespaces.get(request.namespace)
+        check.execution(request.workflow_execution)
+        check.required(request.signal_name, "SignalName is not set on request.")
+        check.payloads_size(request.input)
+        await self.executions.signal(
+            ns,
+            request.workflow_execution,
+            request.signal_name,
+            request.input if request.HasField("input") else None,
+            request.identity,
+            request.header if request.HasField("header") else None,
+            request.request_id,
+        )
+        return wsv.SignalWorkflowExecutionResponse()
+
+    async def request_cancel_workflow_execution(
+        self, request: wsv.RequestCancelWorkflowExecutionRequest
+    ) -> wsv.RequestCancelWorkflowExecutionResponse:
+        ns = self.namespaces.get(request.namespace)
+        check.execution(request.workflow_execution)
+        await self.executions.request_cancel(
+            ns, request.workflow_execution, request.identity, request.request_id, request.reason
+        )
+        return wsv.RequestCancelWorkflowExecutionResponse()
+
+    async def terminate_workflow_execution(
+        self, request: wsv.TerminateWorkflowExecutionRequest
+    ) -> wsv.TerminateWorkflowExecutionResponse:
+        ns = self.namespaces.get(request.namespace)
+        check.execution(request.workflow_execution)
+        await self.executions.terminate(
+            ns,
+            request.workflow_execution,
+            request.reason,
+            request.details if request.HasField("details") else None,
+            request.identity,
+        )
+        return wsv.TerminateWorkflowExecutionResponse()
+
+    async def delete_workflow_execution(
+        self, request: wsv.DeleteWorkflowExecutionRequest
+    ) -> wsv.DeleteWorkflowExecutionResponse:
+        ns = self.namespaces.get(request.namespace)
+        check.execution(request.workflow_execution)
+        await self.executions.delete(ns, request.workflow_execution)
+        return wsv.DeleteWorkflowExecutionResponse()
+
+    async def get_workflow_execution_history(
+        self, request: wsv.GetWorkflowExecutionHistoryRequest
+    ) -> wsv.GetWorkflowExecutionHistoryResponse:
+        ns = self.namespaces.get(request.namespace)
+        check.execution(request.execution)
+        return await self.executions.get_history(ns, request)
+
+    async def describe_workflow_execution(
+        self, request: wsv.DescribeWorkflowExecutionRequest
+    ) -> wsv.DescribeWorkflowExecutionResponse:
+        ns = self.namespaces.get(request.namespace)
+        check.execution(request.execution)
+        ms = await self.executions.describe(ns, request.execution)
+        response = wsv.DescribeWorkflowExecutionResponse(
+            execution_config=WorkflowExecutionConfig(
+                task_queue=TaskQueue(name=ms.task_queue, kind=1),  # type: ignore[arg-type]
+                workflow_execution_timeout=to_duration(ms.execution_timeout),
+                workflow_run_timeout=to_duration(ms.run_timeout),
+                default_workflow_task_timeout=to_duration(ms.workflow_task_timeout),
+            ),
+            workflow_execution_info=execution_info(ms),
+        )
+        response.workflow_execution_info.history_length = ms.next_event_id - 1
+        for info in ms.activities.values():
+            response.pending_activities.append(_pending_activity(info))
+        wft = ms.workflow_task
+        if wft is not None:
+            pending = PendingWorkflowTaskInfo(
+                state=2 if wft.started else 1,  # type: ignore[arg-type]
+                scheduled_time=to_timestamp(wft.scheduled_time),
+                original_scheduled_time=to_timestamp(wft.scheduled_time),
+                attempt=wft.attempt,
+            )
+            if wft.started:
+                pending.started_time.CopyFrom(to_timestamp(wft.started_time))
+            response.pending_workflow_task.CopyFrom(pending)
+        return response
+
+    # ---- workflow tasks ---------------------------------------------------
+
+    async def poll_workflow_task_queue(
+        self, request: wsv.PollWorkflowTaskQueueRequest
+    ) -> wsv.PollWorkflowTaskQueueResponse:
+        ns = self.namespaces.get(request.namespace)
+        check.task_queue(request.task_queue)
+        return await self.worker_tasks.poll_workflow_task(ns, request.task_queue, request.identity)
+
+    async def respond_workflow_task_completed(
+        self, request: wsv.RespondWorkflowTaskCompletedRequest
+    ) -> wsv.RespondWorkflowTaskCompletedResponse:
+        token = TaskToken.decode(request.task_token)
+        ns = self._namespace_of(token)
+        await self.worker_tasks.respond_workflow_task_completed(ns, token, request)
+        return wsv.RespondWorkflowTaskCompletedResponse()
+
+    async def respond_workflow_task_failed(
+        self, request: wsv.RespondWorkflowTaskFailedRequest
+    ) -> wsv.RespondWorkflowTaskFailedResponse:
+        token = TaskToken.decode(request.task_token)
+        ns = self._namespace_of(token)
+        cause = request.cause or WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED
+        await self.worker_tasks.respond_workflow_task_failed(
+            ns, token, cause, request.failure if request.HasField("failure") else None,
+            request.identity,
+        )
+        return wsv.RespondWorkflowTaskFailedResponse()
+
+    async def reset_sticky_task_queue(
+        self, request: wsv.ResetStickyTaskQueueRequest
+    ) -> wsv.ResetStickyTaskQueueResponse:
+        ns = self.namespaces.get(request.namespace)
+        check.execution(request.execution)
+        await self.worker_tasks.reset_sticky(ns, request.execution)
+        return wsv.ResetStickyTaskQueueResponse()
+
+    async def shutdown_worker(
+        self, request: wsv.ShutdownWorkerRequest
+    ) -> wsv.ShutdownWorkerResponse:
+        self.namespaces.get(request.namespace)
+        return wsv.ShutdownWorkerResponse()
+
+    # ---- activity tasks ---------------------------------------------------
+
+    async def poll_activity_task_queue(
+        self, request: wsv.PollActivityTaskQueueRequest
+    ) -> wsv.PollActivityTaskQueueResponse:
+        ns = self.namespaces.get(request.namespace)
+        check.task_queue(request.task_queue)
+        return await self.worker_tasks.poll_activity_task(ns, request.task_queue, request.identity)
+
+    async def _activity(self, request: object, change: object) -> bool:
+        token_bytes = getattr(request, "task_token", b"")
+        if token_bytes or not hasattr(request, "activity_id"):
+            token = TaskToken.decode(token_bytes)
+            ns = self._namespace_of(token)
+            return await self.worker_tasks.on_activity(ns, token, None, change)  # type: ignore[arg-type]
+        ns = self.namespaces.get(request.namespace)  # type: ignore[attr-defined]
+        check.required(request.workflow_id, "WorkflowId is not set on request.")  # type: ignore[attr-defined]
+        check.required(request.activity_id, "ActivityId is not set on request.")  # type: ignore[attr-defined]
+        by_id = (request.workflow_id, request.run_id, request.activity_id)  # type: ignore[attr-defined]
+        return await self.worker_tasks.on_activity(ns, None, by_id, change)  # type: ignore[arg-type]
+
+    async def respond_activity_task_completed(
+        self, request: wsv.RespondActivityTaskCompletedRequest
+    ) -> wsv.RespondActivityTaskCompletedResponse:
+        check.payloads_size(request.result)
+        await self._activity(request, _completer(request))
+        return wsv.RespondActivityTaskCompletedResponse()
+
+    async def respond_activity_task_completed_by_id(
+        self, request: wsv.RespondActivityTaskCompletedByIdRequest
+    ) -> wsv.RespondActivityTaskCompletedByIdResponse:
+        check.payloads_size(request.result)
+        await self._activity(request, _completer(request))
+        return wsv.RespondActivityTaskCompletedByIdResponse()
+
+    async def respond_activity_task_failed(
+        self, request: wsv.RespondActivityTaskFailedRequest
+    ) -> wsv.RespondActivityTaskFailedResponse:
+        await self._activity(request, _failer(request))
+        return wsv.RespondActivityTaskFailedResponse()
+
+    async def respond_activity_task_failed_by_id(
+        self, request: wsv.RespondActivityTaskFailedByIdRequest
+    ) -> wsv.RespondActivityTaskFailedByIdResponse:
+        await self._activity(request, _failer(request))
+        return wsv.RespondActivityTaskFailedByIdResponse()
+
+    async def respond_activity_task_canceled(
+        self, request: wsv.RespondActivityTaskCanceledRequest
+    ) -> wsv.RespondActivityTaskCanceledResponse:
+        await self._activity(request, _canceler(request))
+        return wsv.RespondActivityTaskCanceledResponse()
+
+    async def respond_activity_task_canceled_by_id(
+        self, request: wsv.RespondActivityTaskCanceledByIdRequest
+    ) -> wsv.RespondActivityTaskCanceledByIdResponse:
+        await self._activity(request, _canceler(request))
+        return wsv.RespondActivityTaskCanceledByIdResponse()
+
+    async def record_activity_task_heartbeat(
+        self, request: wsv.RecordActivityTaskHeartbeatRequest
+    ) -> wsv.RecordActivityTaskHeartbeatResponse:
+        check.payloads_size(request.details)
+        cancel = await self._activity(request, _heartbeater(request))
+        return wsv.RecordActivityTaskHeartbeatResponse(cancel_requested=cancel)
+
+    async def record_activity_task_heartbeat_by_id(
+        self, request: wsv.RecordActivityTaskHeartbeatByIdRequest
+    ) -> wsv.RecordActivityTaskHeartbeatByIdResponse:
+        check.payloads_size(request.details)
+        cancel = await self._activity(request, _heartbeater(request))
+        return wsv.RecordActivityTaskHeartbeatByIdResponse(cancel_requested=cancel)
+
+    def _namespace_of(self, token: TaskToken) -> Namespace:
+        ns = self.namespaces.by_id(token.namespace_id)
+        if ns is None:
+            from temporallite.errors import NamespaceNotFound
+
+            raise NamespaceNotFound(token.namespace_id)
+        return ns
+
+
+def _completer(request: object) -> object:
+    result = request.result if request.HasField("result") else None  # type: ignore[attr-defined]
+
+    def change(tx: Transaction, info: ActivityInfo) -> None:
+        activity.complete(tx, info, result, request.identity)  # type: ignore[attr-defined]
+        workflow_task.schedule(tx)
+
+    return change
+
+
+def _failer(request: object) -> object:
+    def change(tx: Transaction, info: ActivityInfo) -> None:
+        details = (
+            request.last_heartbeat_details  # type: ignore[attr-defined]
+            if request.HasField("last_heartbeat_details")  # type: ignore[attr-defined]
+            else None
+        )
+        activity.fail(tx, info, request.failure, request.identity, details)  # type: ignore[attr-defined]
+        workflow_task.schedule(tx)
+
+    return change
+
+
+def _canceler(request: object) -> object:
+    details = request.details if request.HasField("details") else None  # type: ignore[attr-defined]
+
+    def change(tx: Transaction, info: ActivityInfo) -> None:
+        activity.canceled(tx, info, details, request.identity)  # type: ignore[attr-defined]
+        workflow_task.schedule(tx)
+
+    return change
+
+
+def _heartbeater(request: object) -> object:
+    def change(tx: Transaction, info: ActivityInfo) -> None:
+        info.last_heartbeat_time = tx.now
+        if request.HasField("details"):  # type: ignore[attr-defined]
+            info.heartbeat_details = request.details.SerializeToString()  # type: ignore[attr-defined]
+
+    return change
+
+
+def _pending_activity(info: ActivityInfo) -> PendingActivityInfo:
+    scheduled = activity.scheduled_event(info).activity_task_scheduled_event_attributes
+    if info.cancel_requested:
+        state = PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED
+    elif info.started:
+        state = PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+    else:
+        state = PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
+    pending = PendingActivityInfo(
+        activity_id=info.activity_id,
+        activity_type=scheduled.activity_type,
+        state=state,
+        attempt=info.attempt,
+        maximum_attempts=info.retry_policy.maximum_attempts if info.retry_policy else 0,
+        scheduled_time=to_timestamp(info.scheduled_time),
+        last_worker_identity=info.started_identity or info.last_worker_identity,
+    )
+    if info.heartbeat_details:
+        from temporalio.api.common.v1 import Payloads
+
+        pending.heartbeat_details.CopyFrom(Payloads.FromString(info.heartbeat_details))
+    if info.last_heartbeat_time:
+        pending.last_heartbeat_time.CopyFrom(to_timestamp(info.last_heartbeat_time))
+    if info.started:
+        pending.last_started_time.CopyFrom(to_timestamp(info.started_time))
+    if info.last_failure:
+        from temporalio.api.failure.v1 import Failure
+
+        pending.last_failure.CopyFrom(Failure.FromString(info.last_failure))
+    if info.schedule_to_close_timeout:
+        pending.expiration_time.CopyFrom(
+            to_timestamp(info.first_scheduled_time + info.schedule_to_close_timeout)
+        )
+    return pending

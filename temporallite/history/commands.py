@@ -1,0 +1,203 @@
+"""Commands a workflow task completes with, turned into history events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from temporalio.api.command.v1 import Command
+from temporalio.api.common.v1 import SearchAttributes
+from temporalio.api.enums.v1 import CommandType, EventType, RetryState
+from temporalio.api.enums.v1 import WorkflowTaskFailedCause as Cause
+
+from temporallite.clock import duration_seconds
+from temporallite.errors import ServiceError
+from temporallite.history import activity, lifecycle
+from temporallite.history.activity import CommandError
+from temporallite.history.mutable_state import TimerInfo
+from temporallite.history.transaction import Transaction
+
+ET = EventType
+CT = CommandType
+
+# Commands that close the workflow; they must be the last command.
+CLOSING = {
+    CT.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
+    CT.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
+    CT.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION,
+    CT.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+}
+
+
+class UnsupportedCommand(ServiceError):
+    from grpclib.const import Status
+
+    status = Status.UNIMPLEMENTED
+
+
+def apply(tx: Transaction, commands: list[Command], completed_event_id: int) -> None:
+    """Apply commands in order; raises CommandError for a command that does not fit."""
+    for index, command in enumerate(commands):
+        if not tx.ms.is_open:
+            raise CommandError(
+                Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+                "Workflow is already closed; commands after a close command are invalid.",
+            )
+        handler = HANDLERS.get(command.command_type)
+        if handler is None:
+            raise UnsupportedCommand(
+                f"Command {CT.Name(command.command_type)} is not implemented by temporallite"
+            )
+        if command.command_type in CLOSING and index != len(commands) - 1:
+            # The real server ignores commands after the close command; the
+            # SDKs never send them.
+            pass
+        handler(tx, command, completed_event_id)
+
+
+def _schedule_activity(tx: Transaction, command: Command, completed: int) -> None:
+    activity.schedule(tx, command.schedule_activity_task_command_attributes, completed)
+
+
+def _request_cancel_activity(tx: Transaction, command: Command, completed: int) -> None:
+    scheduled_id = command.request_cancel_activity_task_command_attributes.scheduled_event_id
+    info = tx.ms.activities.get(scheduled_id)
+    if info is None:
+        raise CommandError(
+            Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
+            f"Unable to find activity with scheduled event id {scheduled_id}",
+        )
+    activity.request_cancel(tx, info, completed)
+
+
+def _start_timer(tx: Transaction, command: Command, completed: int) -> None:
+    attrs = command.start_timer_command_attributes
+    bad = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES
+    if not attrs.timer_id:
+        raise CommandError(bad, "TimerId is not set on command.")
+    seconds = duration_seconds(attrs.start_to_fire_timeout)
+    if seconds <= 0:
+        raise CommandError(bad, "A valid StartToFireTimeout is not set on command.")
+    if attrs.timer_id in tx.ms.timers:
+        raise CommandError(bad, f"Timer with id {attrs.timer_id} already exists.")
+    event = tx.add(
+        ET.EVENT_TYPE_TIMER_STARTED,
+        timer_id=attrs.timer_id,
+        start_to_fire_timeout=attrs.start_to_fire_timeout,
+        workflow_task_completed_event_id=completed,
+    )
+    tx.ms.timers[attrs.timer_id] = TimerInfo(attrs.timer_id, event.event_id, tx.now + seconds)
+
+
+def _cancel_timer(tx: Transaction, command: Command, completed: int) -> None:
+    timer_id = command.cancel_timer_command_attributes.timer_id
+    timer = tx.ms.timers.pop(timer_id, None)
+    if timer is None:
+        raise CommandError(
+            Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_TIMER_ATTRIBUTES,
+            f"Unable to find timer with id {timer_id}",
+        )
+    tx.add(
+        ET.EVENT_TYPE_TIMER_CANCELED,
+        timer_id=timer_id,
+        started_event_id=timer.started_event_id,
+        workflow_task_completed_event_id=completed,
+    )
+
+
+def _complete_workflow(tx: Transaction, command: Command, completed: int) -> None:
+    attrs = command.complete_workflow_execution_command_attributes
+    lifecycle.close(
+        tx,
+        ET.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+        result=attrs.result if attrs.HasField("result") else None,
+        workflow_task_completed_event_id=completed,
+    )
+
+
+def _fail_workflow(tx: Transaction, command: Command, completed: int) -> None:
+    attrs = command.fail_workflow_execution_command_attributes
+    lifecycle.close(
+        tx,
+        ET.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+        failure=attrs.failure,
+        retry_state=RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
+        workflow_task_completed_event_id=completed,
+    )
+
+
+def _cancel_workflow(tx: Transaction, command: Command, completed: int) -> None:
+    attrs = command.cancel_workflow_execution_command_attributes
+    lifecycle.close(
+        tx,
+        ET.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+        details=attrs.details if attrs.HasField("details") else None,
+        workflow_task_completed_event_id=completed,
+    )
+
+
+def _record_marker(tx: Transaction, command: Command, completed: int) -> None:
+    attrs = command.record_marker_command_attributes
+    if not attrs.marker_name:
+        raise CommandError(
+            Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES,
+            "MarkerName is not set on command.",
+        )
+    event = tx.add(ET.EVENT_TYPE_MARKER_RECORDED, workflow_task_completed_event_id=completed)
+    target = event.marker_recorded_event_attributes
+    target.marker_name = attrs.marker_name
+    for key, payloads in attrs.details.items():
+        target.details[key].CopyFrom(payloads)
+    if attrs.HasField("header"):
+        target.header.CopyFrom(attrs.header)
+    if attrs.HasField("failure"):
+        target.failure.CopyFrom(attrs.failure)
+
+
+def _upsert_search_attributes(tx: Transaction, command: Command, completed: int) -> None:
+    attrs = command.upsert_workflow_search_attributes_command_attributes
+    tx.add(
+        ET.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+        search_attributes=attrs.search_attributes,
+        workflow_task_completed_event_id=completed,
+    )
+    current = SearchAttributes.FromString(tx.ms.search_attributes)
+    for key, payload in attrs.search_attributes.indexed_fields.items():
+        if payload.data in (b"", b"null"):
+            current.indexed_fields.pop(key, None)
+        else:
+            current.indexed_fields[key].CopyFrom(payload)
+    tx.ms.search_attributes = current.SerializeToString()
+    tx.visibility_changed = True
+
+
+def _modify_properties(tx: Transaction, command: Command, completed: int) -> None:
+    from temporalio.api.common.v1 import Memo
+
+    attrs = command.modify_workflow_properties_command_attributes
+    tx.add(
+        ET.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED,
+        upserted_memo=attrs.upserted_memo,
+        workflow_task_completed_event_id=completed,
+    )
+    memo = Memo.FromString(tx.ms.memo)
+    for key, payload in attrs.upserted_memo.fields.items():
+        if payload.data in (b"", b"null"):
+            memo.fields.pop(key, None)
+        else:
+            memo.fields[key].CopyFrom(payload)
+    tx.ms.memo = memo.SerializeToString()
+    tx.visibility_changed = True
+
+
+HANDLERS: dict[int, Callable[[Transaction, Command, int], None]] = {
+    CT.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: _schedule_activity,
+    CT.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: _request_cancel_activity,
+    CT.COMMAND_TYPE_START_TIMER: _start_timer,
+    CT.COMMAND_TYPE_CANCEL_TIMER: _cancel_timer,
+    CT.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: _complete_workflow,
+    CT.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: _fail_workflow,
+    CT.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: _cancel_workflow,
+    CT.COMMAND_TYPE_RECORD_MARKER: _record_marker,
+    CT.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: _upsert_search_attributes,
+    CT.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES: _modify_properties,
+}

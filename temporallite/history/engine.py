@@ -1,0 +1,290 @@
+"""The history engine: loads an execution, runs one transition on it under
+its lock, commits, and only then tells the world (matching, timers, long
+polls). One writer per workflow id; different workflows run concurrently."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+from temporalio.api.history.v1 import History, HistoryEvent
+
+from temporallite.clock import Clock
+from temporallite.errors import WORKFLOW_NOT_FOUND, NotFound
+from temporallite.history import activity
+from temporallite.history.mutable_state import MutableState
+from temporallite.history.timers import TimerKey, TimerQueue
+from temporallite.history.transaction import Task, Transaction
+from temporallite.matching.task_queues import Matching
+from temporallite.persistence.store import Store, WriteBatch
+from temporallite.visibility.rows import visibility_row
+
+log = logging.getLogger("temporallite.history")
+
+T = TypeVar("T")
+WorkflowKey = tuple[str, str]  # namespace id, workflow id
+
+
+class HistoryEngine:
+    def __init__(self, store: Store, matching: Matching, clock: Clock) -> None:
+        self.store = store
+        self.matching = matching
+        self.clock = clock
+        self.timers = TimerQueue(clock, self._on_timer)
+        self._states: dict[str, MutableState] = {}  # run id → open run's state
+        self._locks: dict[WorkflowKey, asyncio.Lock] = {}
+        self._watchers: dict[str, list[asyncio.Future[None]]] = {}
+        self.timer_handlers: dict[str, Callable[[Transaction, TimerKey], None]] = {}
+
+    # ---- start-up ---------------------------------------------------------
+
+    async def recover(self) -> None:
+        """Rebuild tasks and timers from every open execution."""
+        rows = await self.store.fetch_all("SELECT state FROM executions WHERE is_open = 1")
+        now = self.clock.now()
+        for (text,) in rows:
+            ms = MutableState.from_json(text)
+            self._states[ms.run_id] = ms
+            for task in pending_tasks(ms, now):
+                self.matching.add_task(task)
+            self.arm_timers(ms)
+        self.timers.start()
+
+    async def stop(self) -> None:
+        await self.timers.stop()
+        for futures in self._watchers.values():
+            for future in futures:
+                if not future.done():
+                    future.set_result(None)
+
+    # ---- loading ----------------------------------------------------------
+
+    def lock(self, namespace_id: str, workflow_id: str) -> asyncio.Lock:
+        key = (namespace_id, workflow_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
+
+    async def current_run_id(self, namespace_id: str, workflow_id: str) -> str | None:
+        row = await self.store.fetch_one(
+            "SELECT run_id FROM current_executions WHERE namespace_id = ? AND workflow_id = ?",
+            namespace_id,
+            workflow_id,
+        )
+        return row[0] if row else None
+
+    async def load(self, namespace_id: str, workflow_id: str, run_id: str = "") -> MutableState:
+        """The run's state (the current run when run_id is empty), or NotFound."""
+        if not run_id:
+            current = await self.current_run_id(namespace_id, workflow_id)
+            if current is None:
+                raise NotFound(
+                    f"{WORKFLOW_NOT_FOUND} for ID: {workflow_id}"
+                )
+            run_id = current
+        ms = self._states.get(run_id)
+        if ms is not None and ms.namespace_id == namespace_id and ms.workflow_id == workflow_id:
+            return ms
+        row = await self.store.fetch_one(
+            "SELECT state FROM executions WHERE namespace_id = ? AND workflow_id = ? AND run_id = ?",
+            namespace_id,
+            workflow_id,
+            run_id,
+        )
+        if row is None:
+            raise NotFound(f"{WORKFLOW_NOT_FOUND} for ID: {workflow_id}")
+        ms = MutableState.from_json(row[0])
+        if ms.is_open:
+            self._states[run_id] = ms
+        return ms
+
+    # ---- transitions ------------------------------------------------------
+
+    async def update(
+        self,
+        namespace_id: str,
+        workflow_id: str,
+        run_id: str,
+        transition: Callable[[Transaction], T],
+    ) -> T:
+        """Run `transition` on the run under its workflow lock and commit it."""
+        async with self.lock(namespace_id, workflow_id):
+            ms = await self.load(namespace_id, workflow_id, run_id)
+            tx = Transaction(ms, self.clock.now())
+            try:
+                result = transition(tx)
+                await self.commit(tx)
+            except BaseException:
+                # The in-memory state may be half-changed: reload it from the DB.
+                self._states.pop(ms.run_id, None)
+                raise
+            return result
+
+    async def commit(self, tx: Transaction, batch: WriteBatch | None = None) -> None:
+        """Persist the transaction, then dispatch what it produced."""
+        ms = tx.ms
+        batch = batch or WriteBatch()
+        if tx.events:
+            blob = History(events=tx.events).SerializeToString()
+            ms.history_size_bytes += len(blob)
+            batch.add(
+                "INSERT INTO history (run_id, first_event_id, last_event_id, events)"
+                " VALUES (?, ?, ?, ?)",
+                ms.run_id,
+                tx.events[0].event_id,
+                tx.events[-1].event_id,
+                blob,
+            )
+        ms.state_transition_count += 1
+        ms.db_version += 1
+        batch.add(
+            "INSERT OR REPLACE INTO executions"
+            " (namespace_id, workflow_id, run_id, is_open, db_version, state)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            ms.namespace_id,
+            ms.workflow_id,
+            ms.run_id,
+            int(ms.is_open),
+            ms.db_version,
+            ms.to_json(),
+        )
+        if tx.visibility_changed or not ms.is_open:
+            batch.add(*visibility_row(ms))
+        await self.store.commit(batch)
+        # Committed: now tell the world.
+        if ms.is_open:
+            self._states[ms.run_id] = ms
+        else:
+            self._states.pop(ms.run_id, None)
+        for task in tx.tasks:
+            if not (task.kind == "activity" and not ms.is_open):
+                self.matching.add_task(task)
+        self.arm_timers(ms)
+        if tx.events:
+            self._wake(ms.run_id)
+        for callback in tx.after_commit:
+            callback()
+
+    # ---- history ----------------------------------------------------------
+
+    async def read_history(
+        self, run_id: str, first_event_id: int, next_event_id: int
+    ) -> list[HistoryEvent]:
+        """Events with first_event_id <= id < next_event_id."""
+        rows = await self.store.fetch_all(
+            "SELECT events FROM history WHERE run_id = ? AND last_event_id >= ?"
+            " AND first_event_id < ? ORDER BY first_event_id",
+            run_id,
+            first_event_id,
+            next_event_id,
+        )
+        events: list[HistoryEvent] = []
+        for (blob,) in rows:
+            for event in History.FromString(blob).events:
+                if first_event_id <= event.event_id < next_event_id:
+                    events.append(event)
+        return events
+
+    async def wait_for_events(self, run_id: str, timeout: float) -> None:
+        """Wait until new events are committed for the run (or timeout)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._watchers.setdefault(run_id, []).append(future)
+        try:
+            await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            pass
+        finally:
+            futures = self._watchers.get(run_id)
+            if futures is not None:
+                if future in futures:
+                    futures.remove(future)
+                if not futures:
+                    del self._watchers[run_id]
+
+    def _wake(self, run_id: str) -> None:
+        for future in self._watchers.pop(run_id, []):
+            if not future.done():
+                future.set_result(None)
+
+    # ---- timers -----------------------------------------------------------
+
+    def arm_timers(self, ms: MutableState) -> None:
+        for key, fire_time in timer_entries(ms):
+            self.timers.arm(key, fire_time)
+
+    async def _on_timer(self, key: TimerKey) -> None:
+        handler = self.timer_handlers[key.kind]
+
+        def transition(tx: Transaction) -> None:
+            if tx.ms.is_open:
+                handler(tx, key)
+
+        try:
+            await self.update(key.namespace_id, key.workflow_id, key.run_id, transition)
+        except NotFound:
+            pass
+
+
+def pending_tasks(ms: MutableState, now: float) -> list[Task]:
+    """Tasks that mutable state says are waiting for a worker."""
+    tasks: list[Task] = []
+    if not ms.is_open:
+        return tasks
+    wft = ms.workflow_task
+    if wft is not None and not wft.started:
+        tasks.append(
+            Task("workflow", ms.namespace_id, wft.task_queue, ms.workflow_id, ms.run_id,
+                 wft.scheduled_event_id, wft.attempt)
+        )
+    for info in ms.activities.values():
+        if not info.started and info.scheduled_time <= now:
+            tasks.append(
+                Task("activity", ms.namespace_id, info.task_queue, ms.workflow_id, ms.run_id,
+                     info.scheduled_event_id, info.attempt)
+            )
+    return tasks
+
+
+def timer_entries(ms: MutableState) -> list[tuple[TimerKey, float]]:
+    """Every timer mutable state implies, as (key, fire time)."""
+    if not ms.is_open:
+        return []
+
+    def key(kind: str, ref: int | str = 0, attempt: int = 0) -> TimerKey:
+        return TimerKey(ms.namespace_id, ms.workflow_id, ms.run_id, kind, ref, attempt)
+
+    entries: list[tuple[TimerKey, float]] = []
+    if ms.run_expiration_time:
+        entries.append((key("workflow_run_timeout"), ms.run_expiration_time))
+    if ms.execution_expiration_time:
+        entries.append((key("workflow_execution_timeout"), ms.execution_expiration_time))
+    if ms.first_workflow_task_time and ms.next_event_id == 2:
+        entries.append((key("workflow_backoff"), ms.first_workflow_task_time))
+    wft = ms.workflow_task
+    if wft is not None:
+        if wft.started:
+            entries.append(
+                (key("workflow_task_timeout", wft.scheduled_event_id, wft.attempt),
+                 wft.started_time + wft.start_to_close_timeout)
+            )
+        elif wft.schedule_to_start_deadline:
+            entries.append(
+                (key("workflow_task_schedule_to_start", wft.scheduled_event_id, wft.attempt),
+                 wft.schedule_to_start_deadline)
+            )
+    for timer in ms.timers.values():
+        entries.append((key("user_timer", timer.timer_id), timer.fire_time))
+    for info in ms.activities.values():
+        if not info.started and info.attempt > 1:
+            entries.append(
+                (key("activity_retry", info.scheduled_event_id, info.attempt), info.scheduled_time)
+            )
+        for timeout_type, deadline in activity.timeout_deadlines(info):
+            entries.append(
+                (key(f"activity_timeout:{timeout_type}", info.scheduled_event_id, info.attempt),
+                 deadline)
+            )
+    return entries

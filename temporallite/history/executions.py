@@ -1,0 +1,296 @@
+"""Operations on workflow executions from clients: start, signal, cancel,
+terminate, delete, describe and history reads."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import (
+    EventType,
+    HistoryEventFilterType,
+    WorkflowExecutionStatus,
+    WorkflowIdConflictPolicy,
+    WorkflowIdReusePolicy,
+)
+from temporalio.api.history.v1 import History
+from temporalio.api.workflowservice.v1 import (
+    GetWorkflowExecutionHistoryRequest,
+    GetWorkflowExecutionHistoryResponse,
+    SignalWithStartWorkflowExecutionRequest,
+    StartWorkflowExecutionRequest,
+)
+
+from temporallite.errors import (
+    WORKFLOW_COMPLETED,
+    CancellationAlreadyRequested,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    WorkflowAlreadyStarted,
+)
+from temporallite.history import lifecycle
+from temporallite.history.engine import HistoryEngine
+from temporallite.history.mutable_state import MutableState
+from temporallite.history.transaction import Transaction
+from temporallite.namespaces import Namespace
+from temporallite.persistence.store import WriteBatch
+
+S = WorkflowExecutionStatus
+Reuse = WorkflowIdReusePolicy
+Conflict = WorkflowIdConflictPolicy
+
+HISTORY_PAGE_SIZE = 256
+HISTORY_LONG_POLL = 20.0
+FAILED_STATUSES = {
+    S.WORKFLOW_EXECUTION_STATUS_FAILED,
+    S.WORKFLOW_EXECUTION_STATUS_CANCELED,
+    S.WORKFLOW_EXECUTION_STATUS_TERMINATED,
+    S.WORKFLOW_EXECUTION_STATUS_TIMED_OUT,
+}
+
+
+class Executions:
+    def __init__(self, engine: HistoryEngine) -> None:
+        self.engine = engine
+
+    # ---- start ------------------------------------------------------------
+
+    async def start(
+        self, ns: Namespace, request: StartWorkflowExecutionRequest,
+        signal: SignalWithStartWorkflowExecutionRequest | None = None,
+    ) -> tuple[str, bool]:
+        """Start a run (or find the one this request already started).
+        Returns (run id, started)."""
+        engine = self.engine
+        async with engine.lock(ns.id, request.workflow_id):
+            current = await self._current(ns, request.workflow_id)
+            if current is not None:
+                outcome = await self._resolve_conflict(ns, request, current, signal)
+                if outcome is not None:
+                    return outcome
+            run_id = str(uuid.uuid4())
+            now = engine.clock.now()
+            ms = lifecycle.new_mutable_state(ns.id, ns.name, run_id, request, now)
+            tx = Transaction(ms, now)
+            lifecycle.start(tx, request)
+            if signal is not None:
+                lifecycle.signal(tx, signal.signal_name,
+                                 signal.signal_input if signal.HasField("signal_input") else None,
+                                 signal.identity, signal.header if signal.HasField("header") else None)
+            batch = WriteBatch()
+            batch.add(
+                "INSERT OR REPLACE INTO current_executions (namespace_id, workflow_id, run_id)"
+                " VALUES (?, ?, ?)",
+                ns.id,
+                request.workflow_id,
+                run_id,
+            )
+            await engine.commit(tx, batch)
+            return run_id, True
+
+    async def _current(self, ns: Namespace, workflow_id: str) -> MutableState | None:
+        try:
+            return await self.engine.load(ns.id, workflow_id)
+        except NotFound:
+            return None
+
+    async def _resolve_conflict(
+        self,
+        ns: Namespace,
+        request: StartWorkflowExecutionRequest,
+        current: MutableState,
+        signal: SignalWithStartWorkflowExecutionRequest | None,
+    ) -> tuple[str, bool] | None:
+        """None: go on and start a new run. Otherwise the answer to give."""
+        if request.request_id and request.request_id == current.start_request_id:
+            return current.run_id, current.is_open
+        if current.is_open:
+            policy = request.workflow_id_conflict_policy
+            if signal is not None and policy == Conflict.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED:
+                policy = Conflict.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+            if request.workflow_id_reuse_policy == Reuse.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING:
+                policy = Conflict.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
+            if policy == Conflict.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
+                if signal is not None:
+                    await self._signal_locked(current, signal.signal_name,
+                                              signal.signal_input if signal.HasField("signal_input") else None,
+                                              signal.identity,
+                                              signal.header if signal.HasField("header") else None)
+                return current.run_id, False
+            if policy == Conflict.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
+                tx = Transaction(current, self.engine.clock.now())
+                lifecycle.terminate(tx, "terminated by new start", None, request.identity)
+                await self.engine.commit(tx)
+                return None
+            raise WorkflowAlreadyStarted(
+                f"Workflow execution is already running. WorkflowId: {request.workflow_id},"
+                f" RunId: {current.run_id}.",
+                current.start_request_id,
+                current.run_id,
+            )
+        reuse = request.workflow_id_reuse_policy
+        if reuse == Reuse.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE:
+            raise WorkflowAlreadyStarted(
+                f"Workflow execution already finished and workflow ID reuse policy is "
+                f"REJECT_DUPLICATE. WorkflowId: {request.workflow_id}, RunId: {current.run_id}.",
+                current.start_request_id,
+                current.run_id,
+            )
+        if (
+            reuse == Reuse.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
+            and current.status not in FAILED_STATUSES
+        ):
+            raise WorkflowAlreadyStarted(
+                f"Workflow execution already finished successfully. WorkflowId: "
+                f"{request.workflow_id}, RunId: {current.run_id}. Workflow ID reuse policy: "
+                f"allow duplicate workflow ID if last run failed.",
+                current.start_request_id,
+                current.run_id,
+            )
+        return None
+
+    # ---- signals, cancel, terminate --------------------------------------
+
+    async def _signal_locked(
+        self, ms: MutableState, name: str, payloads: object, identity: str, header: object
+    ) -> None:
+        tx = Transaction(ms, self.engine.clock.now())
+        lifecycle.signal(tx, name, payloads, identity, header)
+        await self.engine.commit(tx)
+
+    async def signal(
+        self, ns: Namespace, execution: WorkflowExecution, name: str, payloads: object,
+        identity: str, header: object, request_id: str,
+    ) -> None:
+        def transition(tx: Transaction) -> None:
+            _require_open(tx.ms)
+            if request_id and request_id in tx.ms.signal_request_ids:
+                return
+            if request_id:
+                tx.ms.signal_request_ids.append(request_id)
+            lifecycle.signal(tx, name, payloads, identity, header)
+
+        await self.engine.update(ns.id, execution.workflow_id, execution.run_id, transition)
+
+    async def request_cancel(
+        self, ns: Namespace, execution: WorkflowExecution, identity: str, request_id: str,
+        reason: str,
+    ) -> None:
+        def transition(tx: Transaction) -> None:
+            _require_open(tx.ms)
+            if tx.ms.cancel_requested:
+                if request_id and request_id == tx.ms.cancel_request_id:
+                    return
+                raise CancellationAlreadyRequested(
+                    "Cancellation already requested for this workflow execution."
+                )
+            tx.ms.cancel_request_id = request_id
+            lifecycle.request_cancel(tx, reason, identity)
+
+        await self.engine.update(ns.id, execution.workflow_id, execution.run_id, transition)
+
+    async def terminate(
+        self, ns: Namespace, execution: WorkflowExecution, reason: str, details: object,
+        identity: str,
+    ) -> None:
+        def transition(tx: Transaction) -> None:
+            _require_open(tx.ms)
+            lifecycle.terminate(tx, reason, details, identity)
+
+        await self.engine.update(ns.id, execution.workflow_id, execution.run_id, transition)
+
+    async def delete(self, ns: Namespace, execution: WorkflowExecution) -> None:
+        engine = self.engine
+        async with engine.lock(ns.id, execution.workflow_id):
+            ms = await engine.load(ns.id, execution.workflow_id, execution.run_id)
+            if ms.is_open:
+                tx = Transaction(ms, engine.clock.now())
+                lifecycle.terminate(tx, "Delete workflow execution", None, "")
+                await engine.commit(tx)
+            batch = WriteBatch()
+            batch.add("DELETE FROM history WHERE run_id = ?", ms.run_id)
+            batch.add("DELETE FROM executions WHERE run_id = ?", ms.run_id)
+            batch.add("DELETE FROM visibility WHERE run_id = ?", ms.run_id)
+            batch.add(
+                "DELETE FROM current_executions WHERE namespace_id = ? AND workflow_id = ?"
+                " AND run_id = ?",
+                ns.id,
+                ms.workflow_id,
+                ms.run_id,
+            )
+            await engine.store.commit(batch)
+
+    # ---- reads ------------------------------------------------------------
+
+    async def describe(self, ns: Namespace, execution: WorkflowExecution) -> MutableState:
+        return await self.engine.load(ns.id, execution.workflow_id, execution.run_id)
+
+    async def get_history(
+        self, ns: Namespace, request: GetWorkflowExecutionHistoryRequest
+    ) -> GetWorkflowExecutionHistoryResponse:
+        execution = request.execution
+        page_size = request.maximum_page_size or HISTORY_PAGE_SIZE
+        close_only = (
+            request.history_event_filter_type
+            == HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
+        )
+        if request.next_page_token:
+            run_id, next_id = _decode_history_token(request.next_page_token)
+        else:
+            ms = await self.engine.load(ns.id, execution.workflow_id, execution.run_id)
+            run_id, next_id = ms.run_id, 1
+        ms = await self.engine.load(ns.id, execution.workflow_id, run_id)
+        if request.wait_new_event:
+            ms = await self._wait(ns, ms, next_id, close_only)
+        if close_only:
+            if ms.is_open:
+                return GetWorkflowExecutionHistoryResponse(
+                    history=History(), next_page_token=_history_token(ms.run_id, next_id)
+                )
+            events = await self.engine.read_history(
+                ms.run_id, ms.completion_event_id, ms.completion_event_id + 1
+            )
+            return GetWorkflowExecutionHistoryResponse(history=History(events=events))
+        end = min(ms.next_event_id, next_id + page_size)
+        events = await self.engine.read_history(ms.run_id, next_id, end)
+        token = b""
+        if end < ms.next_event_id or (ms.is_open and request.wait_new_event):
+            token = _history_token(ms.run_id, end)
+        return GetWorkflowExecutionHistoryResponse(
+            history=History(events=events), next_page_token=token
+        )
+
+    async def _wait(
+        self, ns: Namespace, ms: MutableState, next_id: int, close_only: bool
+    ) -> MutableState:
+        """Long poll: until the run closes (close filter) or passes next_id."""
+        loop_deadline = self.engine.clock.now() + HISTORY_LONG_POLL
+        while ms.is_open and (close_only or ms.next_event_id <= next_id):
+            remaining = loop_deadline - self.engine.clock.now()
+            if remaining <= 0:
+                break
+            await self.engine.wait_for_events(ms.run_id, remaining)
+            ms = await self.engine.load(ns.id, ms.workflow_id, ms.run_id)
+        return ms
+
+
+def _require_open(ms: MutableState) -> None:
+    if not ms.is_open:
+        raise NotFound(WORKFLOW_COMPLETED)
+
+
+def _history_token(run_id: str, next_event_id: int) -> bytes:
+    return json.dumps({"run_id": run_id, "next_event_id": next_event_id}).encode()
+
+
+def _decode_history_token(token: bytes) -> tuple[str, int]:
+    try:
+        fields = json.loads(token)
+        return str(fields["run_id"]), int(fields["next_event_id"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidArgument("Invalid NextPageToken.") from exc
+
+
+__all__ = ["Executions", "EventType", "FailedPrecondition"]

@@ -1,0 +1,191 @@
+"""Mutable state of one workflow run: what history alone does not say.
+
+Snapshotted as JSON with every transition (protobuf payloads inside it are
+kept as serialized bytes, base64 in the JSON). Times are float epoch seconds.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+from temporalio.api.enums.v1 import WorkflowExecutionStatus
+from temporalio.api.history.v1 import HistoryEvent
+
+RUNNING = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+
+
+@dataclass
+class RetryPolicy:
+    initial_interval: float = 1.0
+    backoff_coefficient: float = 2.0
+    maximum_interval: float = 0.0  # 0: 100 x initial interval
+    maximum_attempts: int = 0  # 0: unlimited
+    non_retryable_error_types: list[str] = field(default_factory=list)
+
+
+@dataclass
+class WorkflowTaskInfo:
+    scheduled_event_id: int
+    attempt: int
+    task_queue: str
+    task_queue_kind: int
+    start_to_close_timeout: float
+    scheduled_time: float
+    started_event_id: int = 0
+    started_time: float = 0.0
+    request_id: str = ""
+    identity: str = ""
+    # Attempts > 1 are transient: their events are not in history until the
+    # task completes; these are their serialized events, when they exist.
+    transient_scheduled: bytes = b""
+    transient_started: bytes = b""
+    # Sticky schedule-to-start deadline, when dispatched to a sticky queue.
+    schedule_to_start_deadline: float = 0.0
+
+    @property
+    def started(self) -> bool:
+        return self.started_event_id != 0 or bool(self.transient_started)
+
+
+@dataclass
+class ActivityInfo:
+    scheduled_event_id: int
+    activity_id: str
+    activity_type: str
+    task_queue: str
+    scheduled_event: bytes  # serialized ActivityTaskScheduled HistoryEvent
+    first_scheduled_time: float
+    scheduled_time: float  # this attempt's dispatch time (later when backing off)
+    schedule_to_close_timeout: float
+    schedule_to_start_timeout: float
+    start_to_close_timeout: float
+    heartbeat_timeout: float
+    retry_policy: RetryPolicy | None
+    attempt: int = 1
+    started_time: float = 0.0  # 0: not started
+    started_identity: str = ""
+    started_request_id: str = ""
+    last_heartbeat_time: float = 0.0
+    heartbeat_details: bytes = b""  # serialized Payloads
+    last_failure: bytes = b""  # serialized Failure of the previous attempt
+    last_worker_identity: str = ""
+    cancel_requested: bool = False
+    cancel_requested_event_id: int = 0
+
+    @property
+    def started(self) -> bool:
+        return self.started_time != 0.0
+
+
+@dataclass
+class TimerInfo:
+    timer_id: str
+    started_event_id: int
+    fire_time: float
+
+
+@dataclass
+class MutableState:
+    namespace_id: str
+    namespace: str
+    workflow_id: str
+    run_id: str
+    first_run_id: str
+    workflow_type: str
+    task_queue: str
+    start_time: float
+    execution_time: float
+    start_request_id: str
+    workflow_task_timeout: float
+    run_timeout: float = 0.0
+    execution_timeout: float = 0.0
+    run_expiration_time: float = 0.0
+    execution_expiration_time: float = 0.0
+    status: int = RUNNING
+    close_time: float = 0.0
+    next_event_id: int = 1
+    # Event id of the last completed workflow task's started event.
+    previous_started_event_id: int = 0
+    last_completed_workflow_task_event_id: int = 0
+    workflow_task: WorkflowTaskInfo | None = None
+    # Set for a start delay: the first workflow task is scheduled at this time.
+    first_workflow_task_time: float = 0.0
+    sticky_task_queue: str = ""
+    sticky_schedule_to_start_timeout: float = 0.0
+    activities: dict[int, ActivityInfo] = field(default_factory=dict)
+    timers: dict[str, TimerInfo] = field(default_factory=dict)
+    buffered_events: list[bytes] = field(default_factory=list)
+    cancel_requested: bool = False
+    cancel_request_id: str = ""
+    signal_request_ids: list[str] = field(default_factory=list)
+    memo: bytes = b""  # serialized Memo
+    search_attributes: bytes = b""  # serialized SearchAttributes
+    history_size_bytes: int = 0
+    state_transition_count: int = 0
+    completion_event_id: int = 0
+    db_version: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == RUNNING
+
+    def activity_by_id(self, activity_id: str) -> ActivityInfo | None:
+        for info in self.activities.values():
+            if info.activity_id == activity_id:
+                return info
+        return None
+
+    def to_json(self) -> str:
+        return json.dumps(_encode(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> MutableState:
+        return typing.cast(MutableState, _decode(cls, json.loads(text)))
+
+
+def event_bytes(event: HistoryEvent) -> bytes:
+    return event.SerializeToString()
+
+
+def _encode(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dict):
+        return {str(k): _encode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    return value
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _decode(tp: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _decode(inner[0], value)
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        return [_decode(item, v) for v in value]
+    if origin is dict:
+        key_tp, val_tp = typing.get_args(tp)
+        return {key_tp(k): _decode(val_tp, v) for k, v in value.items()}
+    if tp is bytes:
+        return base64.b64decode(value)
+    if dataclasses.is_dataclass(tp):
+        hints = _HINTS.get(tp)  # type: ignore[arg-type]
+        if hints is None:
+            hints = _HINTS[tp] = typing.get_type_hints(tp)  # type: ignore[index]
+        return tp(**{k: _decode(hints[k], v) for k, v in value.items() if k in hints})
+    return value

@@ -1,0 +1,99 @@
+"""Durable timers, armed in memory.
+
+Timers are derived from mutable state (user timers, activity and workflow
+task timeouts, retry backoff, run/execution timeouts), which is durable, so
+the heap is rebuilt after a restart. Firing calls back into the engine, which
+ignores timers that are no longer current.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from temporallite.clock import Clock
+
+log = logging.getLogger("temporallite.timers")
+
+
+@dataclass(frozen=True)
+class TimerKey:
+    """What fires: `kind` with its reference ids inside one run."""
+
+    namespace_id: str
+    workflow_id: str
+    run_id: str
+    kind: str
+    ref: int | str = 0
+    attempt: int = 0
+
+
+FireCallback = Callable[[TimerKey], Awaitable[None]]
+
+
+class TimerQueue:
+    def __init__(self, clock: Clock, fire: FireCallback) -> None:
+        self._clock = clock
+        self._fire = fire
+        self._heap: list[tuple[float, int, TimerKey]] = []
+        self._armed: dict[TimerKey, float] = {}
+        self._seq = itertools.count()
+        self._changed = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None
+        self._inflight: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        self._runner = asyncio.create_task(self._run(), name="timers")
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            self._runner.cancel()
+            try:
+                await self._runner
+            except asyncio.CancelledError:
+                pass
+        for task in list(self._inflight):
+            task.cancel()
+
+    def arm(self, key: TimerKey, fire_time: float) -> None:
+        if self._armed.get(key) == fire_time:
+            return
+        self._armed[key] = fire_time
+        heapq.heappush(self._heap, (fire_time, next(self._seq), key))
+        if self._heap[0][2] == key:
+            self._changed.set()
+
+    def next_fire_time(self) -> float | None:
+        while self._heap and self._armed.get(self._heap[0][2]) != self._heap[0][0]:
+            heapq.heappop(self._heap)
+        return self._heap[0][0] if self._heap else None
+
+    async def _run(self) -> None:
+        while True:
+            self._changed.clear()
+            fire_time = self.next_fire_time()
+            delay = None if fire_time is None else fire_time - self._clock.now()
+            if delay is None or delay > 0:
+                try:
+                    await asyncio.wait_for(self._changed.wait(), delay)
+                except TimeoutError:
+                    pass
+                continue
+            _, _, key = heapq.heappop(self._heap)
+            if self._armed.get(key) == fire_time:
+                del self._armed[key]
+                task = asyncio.create_task(self._fire_safely(key))
+                self._inflight.add(task)
+                task.add_done_callback(self._inflight.discard)
+
+    async def _fire_safely(self, key: TimerKey) -> None:
+        try:
+            await self._fire(key)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("timer %s failed", key)

@@ -1,0 +1,389 @@
+"""Operations from workers: polling for workflow and activity tasks and
+answering them; and the timers that fire on tasks."""
+
+from __future__ import annotations
+
+import uuid
+
+from temporalio.api.common.v1 import Payloads, WorkflowExecution
+from temporalio.api.enums.v1 import TaskQueueKind, TimeoutType, WorkflowTaskFailedCause
+from temporalio.api.failure.v1 import Failure
+from temporalio.api.history.v1 import History
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import (
+    PollActivityTaskQueueResponse,
+    PollWorkflowTaskQueueResponse,
+    RespondWorkflowTaskCompletedRequest,
+)
+
+from temporallite.clock import to_duration, to_timestamp
+from temporallite.errors import WORKFLOW_COMPLETED, NotFound
+from temporallite.history import activity, commands, lifecycle, workflow_task
+from temporallite.history.activity import CommandError
+from temporallite.history.engine import HistoryEngine
+from temporallite.history.executions import HISTORY_PAGE_SIZE
+from temporallite.history.mutable_state import ActivityInfo, MutableState
+from temporallite.history.task_token import TaskToken
+from temporallite.history.timers import TimerKey
+from temporallite.history.transaction import Task, Transaction
+from temporallite.namespaces import Namespace
+
+WFT_NOT_FOUND = "Workflow task not found."
+ACTIVITY_NOT_FOUND = "Activity task not found."
+
+
+class WorkerTasks:
+    def __init__(self, engine: HistoryEngine) -> None:
+        self.engine = engine
+        engine.timer_handlers.update(
+            {
+                "workflow_run_timeout": _on_workflow_timeout,
+                "workflow_execution_timeout": _on_workflow_timeout,
+                "workflow_backoff": _on_workflow_backoff,
+                "workflow_task_timeout": _on_workflow_task_timeout,
+                "workflow_task_schedule_to_start": _on_workflow_task_schedule_to_start,
+                "user_timer": _on_user_timer,
+                "activity_retry": _on_activity_retry,
+            }
+        )
+        for timeout_type in activity.TIMEOUT_NAMES:
+            engine.timer_handlers[f"activity_timeout:{timeout_type}"] = _on_activity_timeout
+
+    # ---- workflow tasks ---------------------------------------------------
+
+    async def poll_workflow_task(
+        self, ns: Namespace, task_queue: TaskQueue, identity: str
+    ) -> PollWorkflowTaskQueueResponse:
+        while True:
+            task = await self.engine.matching.poll(ns.id, task_queue.name, "workflow")
+            if task is None:
+                return PollWorkflowTaskQueueResponse()
+            response = await self._start_workflow_task(ns, task, task_queue, identity)
+            if response is not None:
+                return response
+
+    async def _start_workflow_task(
+        self, ns: Namespace, task: Task, polled_queue: TaskQueue, identity: str
+    ) -> PollWorkflowTaskQueueResponse | None:
+        request_id = str(uuid.uuid4())
+
+        def transition(tx: Transaction) -> MutableState | None:
+            ms = tx.ms
+            wft = ms.workflow_task
+            if (
+                not ms.is_open
+                or wft is None
+                or wft.started
+                or wft.scheduled_event_id != task.scheduled_event_id
+                or wft.attempt != task.attempt
+            ):
+                raise _Stale()
+            workflow_task.record_started(tx, identity, request_id)
+            return ms
+
+        try:
+            ms = await self.engine.update(task.namespace_id, task.workflow_id, task.run_id, transition)
+        except (_Stale, NotFound):
+            return None
+        assert ms is not None and ms.workflow_task is not None
+        return await self._workflow_task_response(ms, polled_queue)
+
+    async def _workflow_task_response(
+        self, ms: MutableState, polled_queue: TaskQueue
+    ) -> PollWorkflowTaskQueueResponse:
+        wft = ms.workflow_task
+        assert wft is not None
+        sticky = polled_queue.kind == TaskQueueKind.TASK_QUEUE_KIND_STICKY
+        first = ms.previous_started_event_id + 1 if sticky and ms.previous_started_event_id else 1
+        transient = workflow_task.transient_events(wft)
+        # History up to (excluding) the transient events, or through started.
+        history_end = wft.started_event_id + 1 if not transient else transient[0].event_id
+        end = history_end if sticky else min(history_end, first + HISTORY_PAGE_SIZE)
+        events = await self.engine.read_history(ms.run_id, first, end)
+        next_page_token = b""
+        if end < history_end:
+            from temporallite.history.executions import _history_token
+
+            next_page_token = _history_token(ms.run_id, end)
+        else:
+            events.extend(transient)
+        token = TaskToken(ms.namespace_id, ms.workflow_id, ms.run_id, wft.scheduled_event_id,
+                          wft.attempt)
+        return PollWorkflowTaskQueueResponse(
+            task_token=token.encode(),
+            workflow_execution=WorkflowExecution(workflow_id=ms.workflow_id, run_id=ms.run_id),
+            workflow_type={"name": ms.workflow_type},  # type: ignore[arg-type]
+            previous_started_event_id=ms.previous_started_event_id,
+            started_event_id=wft.started_event_id,
+            attempt=wft.attempt,
+            backlog_count_hint=self.engine.matching.backlog_size(
+                ms.namespace_id, polled_queue.name, "workflow"
+            ),
+            history=History(events=events),
+            next_page_token=next_page_token,
+            workflow_execution_task_queue=TaskQueue(name=ms.task_queue, kind=1),  # type: ignore[arg-type]
+            scheduled_time=to_timestamp(wft.scheduled_time),
+            started_time=to_timestamp(wft.started_time),
+        )
+
+    def _current_workflow_task(self, tx: Transaction, token: TaskToken) -> None:
+        ms = tx.ms
+        wft = ms.workflow_task
+        if not ms.is_open:
+            raise NotFound(WORKFLOW_COMPLETED)
+        if (
+            wft is None
+            or not wft.started
+            or wft.scheduled_event_id != token.scheduled_event_id
+            or wft.attempt != token.attempt
+        ):
+            raise NotFound(WFT_NOT_FOUND)
+
+    async def respond_workflow_task_completed(
+        self, ns: Namespace, token: TaskToken, request: RespondWorkflowTaskCompletedRequest
+    ) -> None:
+        def transition(tx: Transaction) -> None:
+            self._current_workflow_task(tx, token)
+            ms = tx.ms
+            closes = any(c.command_type in commands.CLOSING for c in request.commands)
+            if closes and ms.buffered_events:
+                # New events arrived while the worker decided to close: it must
+                # see them first.
+                workflow_task.fail(
+                    tx,
+                    WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+                    None,
+                    request.identity,
+                )
+                return
+            extra: dict[str, object] = {"binary_checksum": request.binary_checksum}
+            if request.HasField("sdk_metadata"):
+                extra["sdk_metadata"] = request.sdk_metadata
+            if request.HasField("metering_metadata"):
+                extra["metering_metadata"] = request.metering_metadata
+            if request.HasField("worker_version_stamp"):
+                extra["worker_version"] = request.worker_version_stamp
+            completed_id = workflow_task.complete(tx, request.identity, extra)
+            if request.HasField("sticky_attributes") and request.sticky_attributes.worker_task_queue.name:
+                ms.sticky_task_queue = request.sticky_attributes.worker_task_queue.name
+                ms.sticky_schedule_to_start_timeout = (
+                    request.sticky_attributes.schedule_to_start_timeout.ToMicroseconds() / 1e6
+                )
+            else:
+                workflow_task.clear_sticky(ms)
+            try:
+                commands.apply(tx, list(request.commands), completed_id)
+            except CommandError as err:
+                raise _BadCommand(err) from None
+            if ms.is_open and (ms.buffered_events or request.force_create_new_workflow_task):
+                workflow_task.schedule(tx)
+
+        try:
+            await self.engine.update(ns.id, token.workflow_id, token.run_id, transition)
+        except _BadCommand as bad:
+            await self._fail_for_bad_command(ns, token, bad.error, request.identity)
+
+    async def _fail_for_bad_command(
+        self, ns: Namespace, token: TaskToken, error: CommandError, identity: str
+    ) -> None:
+        from temporalio.api.failure.v1 import ApplicationFailureInfo
+
+        failure = Failure(message=error.message, application_failure_info=ApplicationFailureInfo())
+
+        def transition(tx: Transaction) -> None:
+            self._current_workflow_task(tx, token)
+            workflow_task.fail(tx, error.cause, failure, identity)
+
+        await self.engine.update(ns.id, token.workflow_id, token.run_id, transition)
+
+    async def respond_workflow_task_failed(
+        self, ns: Namespace, token: TaskToken, cause: int, failure: Failure | None, identity: str
+    ) -> None:
+        def transition(tx: Transaction) -> None:
+            self._current_workflow_task(tx, token)
+            workflow_task.fail(tx, cause, failure, identity)
+
+        await self.engine.update(ns.id, token.workflow_id, token.run_id, transition)
+
+    async def reset_sticky(self, ns: Namespace, execution: WorkflowExecution) -> None:
+        def transition(tx: Transaction) -> None:
+            if tx.ms.is_open:
+                workflow_task.clear_sticky(tx.ms)
+
+        await self.engine.update(ns.id, execution.workflow_id, execution.run_id, transition)
+
+    # ---- activity tasks ---------------------------------------------------
+
+    async def poll_activity_task(
+        self, ns: Namespace, task_queue: TaskQueue, identity: str
+    ) -> PollActivityTaskQueueResponse:
+        while True:
+            task = await self.engine.matching.poll(ns.id, task_queue.name, "activity")
+            if task is None:
+                return PollActivityTaskQueueResponse()
+            response = await self._start_activity_task(ns, task, identity)
+            if response is not None:
+                return response
+
+    async def _start_activity_task(
+        self, ns: Namespace, task: Task, identity: str
+    ) -> PollActivityTaskQueueResponse | None:
+        request_id = str(uuid.uuid4())
+
+        def transition(tx: Transaction) -> tuple[MutableState, ActivityInfo]:
+            ms = tx.ms
+            info = ms.activities.get(task.scheduled_event_id)
+            if not ms.is_open or info is None or info.started or info.attempt != task.attempt:
+                raise _Stale()
+            activity.record_started(tx, info, identity, request_id)
+            return ms, info
+
+        try:
+            ms, info = await self.engine.update(
+                task.namespace_id, task.workflow_id, task.run_id, transition
+            )
+        except (_Stale, NotFound):
+            return None
+        scheduled = activity.scheduled_event(info).activity_task_scheduled_event_attributes
+        token = TaskToken(ms.namespace_id, ms.workflow_id, ms.run_id, info.scheduled_event_id,
+                          info.attempt, info.activity_id)
+        response = PollActivityTaskQueueResponse(
+            task_token=token.encode(),
+            workflow_namespace=ns.name,
+            workflow_type={"name": ms.workflow_type},  # type: ignore[arg-type]
+            workflow_execution=WorkflowExecution(workflow_id=ms.workflow_id, run_id=ms.run_id),
+            activity_type=scheduled.activity_type,
+            activity_id=info.activity_id,
+            header=scheduled.header,
+            input=scheduled.input,
+            scheduled_time=to_timestamp(info.first_scheduled_time),
+            current_attempt_scheduled_time=to_timestamp(info.scheduled_time),
+            started_time=to_timestamp(info.started_time),
+            attempt=info.attempt,
+            schedule_to_close_timeout=to_duration(info.schedule_to_close_timeout),
+            start_to_close_timeout=to_duration(info.start_to_close_timeout),
+            heartbeat_timeout=to_duration(info.heartbeat_timeout),
+            retry_policy=scheduled.retry_policy,
+        )
+        if info.heartbeat_details:
+            response.heartbeat_details.CopyFrom(Payloads.FromString(info.heartbeat_details))
+        if scheduled.HasField("priority"):
+            response.priority.CopyFrom(scheduled.priority)
+        return response
+
+    async def _update_activity(
+        self, ns: Namespace, execution: tuple[str, str], find: _ActivityFinder, change: _ActivityChange,
+    ) -> bool:
+        """Run `change` on the activity the finder names; returns cancel_requested."""
+        workflow_id, run_id = execution
+
+        def transition(tx: Transaction) -> bool:
+            ms = tx.ms
+            if not ms.is_open:
+                raise NotFound(WORKFLOW_COMPLETED)
+            info = find(ms)
+            if info is None or not info.started:
+                raise NotFound(ACTIVITY_NOT_FOUND)
+            cancel_requested = info.cancel_requested
+            change(tx, info)
+            return cancel_requested
+
+        return await self.engine.update(ns.id, workflow_id, run_id, transition)
+
+    async def on_activity(
+        self, ns: Namespace, token: TaskToken | None, by_id: tuple[str, str, str] | None,
+        change: _ActivityChange,
+    ) -> bool:
+        if token is not None:
+            def find(ms: MutableState) -> ActivityInfo | None:
+                info = ms.activities.get(token.scheduled_event_id)
+                if info is None or info.attempt != token.attempt:
+                    return None
+                return info
+
+            return await self._update_activity(ns, (token.workflow_id, token.run_id), find, change)
+        assert by_id is not None
+        workflow_id, run_id, activity_id = by_id
+        return await self._update_activity(
+            ns, (workflow_id, run_id), lambda ms: ms.activity_by_id(activity_id), change
+        )
+
+
+_ActivityFinder = "Callable[[MutableState], ActivityInfo | None]"
+_ActivityChange = "Callable[[Transaction, ActivityInfo], None]"
+
+
+class _Stale(Exception):
+    """The task a poller took is no longer current."""
+
+
+class _BadCommand(Exception):
+    def __init__(self, error: CommandError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+# ---- timers --------------------------------------------------------------
+
+
+def _on_workflow_timeout(tx: Transaction, key: TimerKey) -> None:
+    ms = tx.ms
+    deadline = (
+        ms.run_expiration_time if key.kind == "workflow_run_timeout" else ms.execution_expiration_time
+    )
+    if deadline and deadline <= tx.now + 1e-3:
+        lifecycle.time_out(tx)
+
+
+def _on_workflow_backoff(tx: Transaction, key: TimerKey) -> None:
+    if tx.ms.workflow_task is None and tx.ms.next_event_id == 2:
+        workflow_task.schedule(tx)
+
+
+def _matches_wft(tx: Transaction, key: TimerKey) -> bool:
+    wft = tx.ms.workflow_task
+    return wft is not None and wft.scheduled_event_id == key.ref and wft.attempt == key.attempt
+
+
+def _on_workflow_task_timeout(tx: Transaction, key: TimerKey) -> None:
+    wft = tx.ms.workflow_task
+    if _matches_wft(tx, key) and wft is not None and wft.started:
+        if wft.started_time + wft.start_to_close_timeout <= tx.now + 1e-3:
+            workflow_task.time_out(tx, TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE)
+
+
+def _on_workflow_task_schedule_to_start(tx: Transaction, key: TimerKey) -> None:
+    wft = tx.ms.workflow_task
+    if _matches_wft(tx, key) and wft is not None and not wft.started:
+        workflow_task.time_out(tx, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START)
+
+
+def _on_user_timer(tx: Transaction, key: TimerKey) -> None:
+    timer = tx.ms.timers.get(str(key.ref))
+    if timer is None or timer.fire_time > tx.now + 1e-3:
+        return
+    del tx.ms.timers[timer.timer_id]
+    tx.add_or_buffer(
+        lifecycle.ET.EVENT_TYPE_TIMER_FIRED,
+        timer_id=timer.timer_id,
+        started_event_id=timer.started_event_id,
+    )
+    workflow_task.schedule(tx)
+
+
+def _on_activity_retry(tx: Transaction, key: TimerKey) -> None:
+    info = tx.ms.activities.get(int(key.ref))
+    if info is not None and info.attempt == key.attempt and not info.started:
+        tx.tasks.append(activity.dispatch_task(tx, info))
+
+
+def _on_activity_timeout(tx: Transaction, key: TimerKey) -> None:
+    info = tx.ms.activities.get(int(key.ref))
+    if info is None or info.attempt != key.attempt:
+        return
+    timeout_type = int(key.kind.split(":")[1])
+    for kind, deadline in activity.timeout_deadlines(info):
+        if kind == timeout_type and deadline <= tx.now + 1e-3:
+            activity.time_out(tx, info, timeout_type)
+            workflow_task.schedule(tx)
+            return

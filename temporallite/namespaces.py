@@ -1,0 +1,74 @@
+"""Namespace registry: cached in memory, persisted in the store."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+
+from temporallite.errors import NamespaceAlreadyExists, NamespaceNotFound
+from temporallite.persistence.store import Store, WriteBatch
+
+DEFAULT_NAMESPACE = "default"
+DEFAULT_RETENTION = 24 * 3600.0
+
+
+@dataclass
+class Namespace:
+    id: str
+    name: str
+    description: str = ""
+    owner_email: str = ""
+    retention: float = DEFAULT_RETENTION
+    data: dict[str, str] = field(default_factory=dict)
+    state: int = 1  # NAMESPACE_STATE_REGISTERED
+
+
+class NamespaceRegistry:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._by_name: dict[str, Namespace] = {}
+        self._by_id: dict[str, Namespace] = {}
+
+    async def load(self, ensure: list[str]) -> None:
+        for row in await self._store.fetch_all("SELECT info FROM namespaces"):
+            self._remember(Namespace(**json.loads(row[0])))
+        for name in [DEFAULT_NAMESPACE, *ensure]:
+            if name not in self._by_name:
+                await self.register(Namespace(id=str(uuid.uuid4()), name=name))
+
+    def _remember(self, ns: Namespace) -> None:
+        self._by_name[ns.name] = ns
+        self._by_id[ns.id] = ns
+
+    def get(self, name: str) -> Namespace:
+        if not name:
+            raise NamespaceNotFound(name)
+        ns = self._by_name.get(name)
+        if ns is None:
+            raise NamespaceNotFound(name)
+        return ns
+
+    def by_id(self, namespace_id: str) -> Namespace | None:
+        return self._by_id.get(namespace_id)
+
+    def all(self) -> list[Namespace]:
+        return sorted(self._by_name.values(), key=lambda n: n.name)
+
+    async def register(self, ns: Namespace) -> None:
+        if ns.name in self._by_name:
+            raise NamespaceAlreadyExists()
+        await self._save(ns, "INSERT INTO namespaces (id, name, info) VALUES (?, ?, ?)")
+        self._remember(ns)
+
+    async def update(self, ns: Namespace) -> None:
+        await self._save(ns, "UPDATE namespaces SET id = ?, name = ?, info = ? WHERE id = ?")
+        self._remember(ns)
+
+    async def _save(self, ns: Namespace, sql: str) -> None:
+        batch = WriteBatch()
+        params: list[object] = [ns.id, ns.name, json.dumps(asdict(ns))]
+        if sql.startswith("UPDATE"):
+            params.append(ns.id)
+        batch.add(sql, *params)
+        await self._store.commit(batch)

@@ -1,0 +1,120 @@
+"""SQLite store with group commit.
+
+Writers hand a `WriteBatch` to `commit()`; a single writer task drains every
+batch that is waiting and applies them in one transaction on aiosqlite's
+thread, then resolves all their futures. An RPC answers only after its batch
+is durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+
+from temporallite.persistence.schema import SCHEMA, SCHEMA_VERSION
+
+Statement = tuple[str, tuple[Any, ...]]
+
+
+@dataclass
+class WriteBatch:
+    statements: list[Statement] = field(default_factory=list)
+
+    def add(self, sql: str, *params: Any) -> None:
+        self.statements.append((sql, params))
+
+
+class Store:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        self._pending: list[tuple[WriteBatch, asyncio.Future[None]]] = []
+        self._wakeup = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._closing = False
+
+    @classmethod
+    async def open(cls, filename: str | None) -> Store:
+        db = await aiosqlite.connect(filename or ":memory:", isolation_level=None)
+        store = cls(db)
+        await db._execute(_prepare, db._conn, filename is not None)
+        store._writer = asyncio.create_task(store._write_loop(), name="sqlite-writer")
+        return store
+
+    async def close(self) -> None:
+        self._closing = True
+        self._wakeup.set()
+        if self._writer is not None:
+            await self._writer
+        await self._db.close()
+
+    async def commit(self, batch: WriteBatch) -> None:
+        if not batch.statements:
+            return
+        if self._closing:
+            raise RuntimeError("store is closed")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((batch, future))
+        self._wakeup.set()
+        await future
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            if not self._pending:
+                if self._closing:
+                    return
+                continue
+            group, self._pending = self._pending, []
+            try:
+                await self._db._execute(_apply, self._db._conn, [b for b, _ in group])
+            except Exception as exc:  # the whole group failed: tell every writer
+                for _, future in group:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for _, future in group:
+                if not future.done():
+                    future.set_result(None)
+            if self._closing and not self._pending:
+                return
+
+    async def fetch_all(self, sql: str, *params: Any) -> list[sqlite3.Row]:
+        async with self._db.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetch_one(self, sql: str, *params: Any) -> sqlite3.Row | None:
+        async with self._db.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+
+def _prepare(conn: sqlite3.Connection, persistent: bool) -> None:
+    if persistent:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        return
+    if version not in (0, SCHEMA_VERSION):
+        raise RuntimeError(
+            f"database schema version {version} is not supported (expected {SCHEMA_VERSION})"
+        )
+    conn.executescript(SCHEMA)
+    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+def _apply(conn: sqlite3.Connection, batches: Iterable[WriteBatch]) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for batch in batches:
+            for sql, params in batch.statements:
+                conn.execute(sql, params)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -1,0 +1,726 @@
+"""Workflow scenarios for differential tests (real Temporal server vs temporallite).
+
+Workflows and activities are written the way users write them with the Python
+SDK. Each scenario is `async def scenario(client, task_queue) -> list[handle]`:
+it runs a Worker on `task_queue`, starts its workflow(s), waits for the result
+(or the failure it expects) and returns the handles so that their histories
+can be fetched and compared.
+
+Histories must not depend on timing, so where two things could race (a signal
+and a workflow task, two activities finishing) the scenario orders them
+explicitly: it waits until the workflow is idle (its last workflow task is
+completed, seen in the history) before it acts, and activities that must not
+finish early wait on a gate that the scenario opens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio import activity, workflow
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+)
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    TerminatedError,
+    TimeoutError,
+)
+from temporalio.worker import Worker
+
+# ---------------------------------------------------------------------------
+# Coordination between a scenario and the activities / workflow code it runs.
+# Everything runs in the test process, so module-level state is shared; it is
+# keyed by workflow id so that scenarios (and the two servers) never collide.
+
+
+@dataclass
+class _Gate:
+    """An activity announces it runs (`started`) and waits for `release`."""
+
+    started: asyncio.Event
+    release: asyncio.Event
+
+
+_gates: dict[str, _Gate] = {}
+
+
+def _gate(workflow_id: str) -> _Gate:
+    gate = _gates.get(workflow_id)
+    if gate is None:
+        gate = _gates[workflow_id] = _Gate(asyncio.Event(), asyncio.Event())
+    return gate
+
+
+@dataclass
+class _Hold:
+    """Holds workflow code (running in the worker's thread pool) inside a
+    workflow task until the scenario has done something."""
+
+    entered: threading.Event
+    release: threading.Event
+
+
+_holds: dict[str, _Hold] = {}
+_holds_lock = threading.Lock()
+
+
+def _hold(workflow_id: str) -> _Hold:
+    with _holds_lock:
+        hold = _holds.get(workflow_id)
+        if hold is None:
+            hold = _holds[workflow_id] = _Hold(threading.Event(), threading.Event())
+        return hold
+
+
+# How many workflow tasks have failed so far, per workflow id (scenario o).
+_task_failures: dict[str, int] = {}
+
+# ---------------------------------------------------------------------------
+# Activities
+
+
+@activity.defn
+async def greet(name: str) -> str:
+    return f"Hello, {name}!"
+
+
+@activity.defn
+async def gated_greet(name: str) -> str:
+    """Finishes only when the scenario opens this workflow's gate."""
+    gate = _gate(activity.info().workflow_id)
+    gate.started.set()
+    await gate.release.wait()
+    return f"Hello, {name}!"
+
+
+@activity.defn
+async def flaky(name: str) -> str:
+    attempt = activity.info().attempt
+    if attempt < 3:
+        raise ApplicationError(f"attempt {attempt} failed", type="Flaky")
+    return f"{name} succeeded on attempt {attempt}"
+
+
+@activity.defn
+async def fatal(name: str) -> str:
+    raise ApplicationError(f"cannot process {name}", type="Fatal")
+
+
+@activity.defn
+async def never_heartbeats() -> str:
+    """Runs past its heartbeat timeout without heartbeating; the scenario
+    releases it once the workflow has failed."""
+    gate = _gate(activity.info().workflow_id)
+    gate.started.set()
+    await gate.release.wait()
+    return "too late"
+
+
+@activity.defn
+async def heartbeats_until_cancelled() -> str:
+    gate = _gate(activity.info().workflow_id)
+    gate.started.set()
+    try:
+        for i in range(200):
+            activity.heartbeat(i)
+            await asyncio.sleep(0.05)
+    except asyncio.CancelledError:
+        # Cleanup would go here; then report the cancellation.
+        raise
+    return "not cancelled"
+
+
+ACTIVITIES = [greet, gated_greet, flaky, fatal, never_heartbeats, heartbeats_until_cancelled]
+
+# Generous bounds: they only appear in the history, nothing waits on them.
+_ACT_TIMEOUT = timedelta(seconds=10)
+
+# ---------------------------------------------------------------------------
+# Workflows
+
+
+@workflow.defn
+class ReturnAtOnce:
+    @workflow.run
+    async def run(self, name: str) -> str:
+        return f"hi {name}"
+
+
+@workflow.defn
+class OneActivity:
+    @workflow.run
+    async def run(self, name: str) -> str:
+        return await workflow.execute_activity(
+            greet, name, start_to_close_timeout=_ACT_TIMEOUT
+        )
+
+
+@workflow.defn
+class SequenceAndParallel:
+    @workflow.run
+    async def run(self, name: str) -> list[str]:
+        results = []
+        for i in range(3):
+            results.append(
+                await workflow.execute_activity(
+                    greet, f"{name}-{i}", start_to_close_timeout=_ACT_TIMEOUT
+                )
+            )
+        # Two in parallel; the second one is held until the first one's
+        # completion has been handled, so the order is the same every time.
+        first = workflow.execute_activity(
+            greet, f"{name}-p0", start_to_close_timeout=_ACT_TIMEOUT
+        )
+        second = workflow.execute_activity(
+            gated_greet, f"{name}-p1", start_to_close_timeout=_ACT_TIMEOUT
+        )
+        results.extend(await asyncio.gather(first, second))
+        return results
+
+
+@workflow.defn
+class SleepOneSecond:
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.sleep(1)
+        return "woke up"
+
+
+@workflow.defn
+class SignalBeatsTimer:
+    def __init__(self) -> None:
+        self.approved = False
+
+    @workflow.signal
+    def approve(self) -> None:
+        self.approved = True
+
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            await workflow.wait_condition(lambda: self.approved, timeout=timedelta(seconds=30))
+        except asyncio.TimeoutError:
+            return "timed out"
+        return "approved"
+
+
+@workflow.defn
+class ThreeSignals:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    @workflow.signal
+    def add(self, item: str) -> None:
+        self.items.append(item)
+
+    @workflow.run
+    async def run(self) -> list[str]:
+        await workflow.wait_condition(lambda: len(self.items) >= 1)
+        await workflow.execute_activity(
+            gated_greet, self.items[0], start_to_close_timeout=_ACT_TIMEOUT
+        )
+        await workflow.wait_condition(lambda: len(self.items) >= 3)
+        return self.items
+
+
+@workflow.defn(sandboxed=False)
+class SignalDuringWorkflowTask:
+    """Its first workflow task is held open while the client signals, so the
+    signal reaches the server while that task is in flight."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    @workflow.signal
+    def add(self, item: str) -> None:
+        self.items.append(item)
+
+    @workflow.run
+    async def run(self) -> list[str]:
+        hold = _hold(workflow.info().workflow_id)
+        if not hold.entered.is_set():
+            hold.entered.set()
+            hold.release.wait(1.5)  # below the SDK's 2 s deadlock detection
+        # The held task completes with a command (start a timer) while the
+        # signal is buffered on the server.
+        await workflow.wait_condition(lambda: len(self.items) >= 1, timeout=timedelta(seconds=30))
+        return self.items
+
+
+@workflow.defn
+class RetriedActivity:
+    @workflow.run
+    async def run(self, name: str) -> str:
+        return await workflow.execute_activity(
+            flaky,
+            name,
+            start_to_close_timeout=_ACT_TIMEOUT,
+            retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=100)),
+        )
+
+
+@workflow.defn
+class NonRetryableActivity:
+    @workflow.run
+    async def run(self, name: str) -> str:
+        return await workflow.execute_activity(
+            fatal,
+            name,
+            start_to_close_timeout=_ACT_TIMEOUT,
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(milliseconds=100),
+                non_retryable_error_types=["Fatal"],
+            ),
+        )
+
+
+@workflow.defn
+class FailingWorkflow:
+    @workflow.run
+    async def run(self, name: str) -> str:
+        raise ApplicationError(f"{name} is not acceptable", {"name": name}, type="Rejected")
+
+
+@workflow.defn
+class LongSleep:
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.sleep(timedelta(hours=1))
+        return "done"
+
+
+@workflow.defn
+class HeartbeatTimeout:
+    @workflow.run
+    async def run(self) -> str:
+        return await workflow.execute_activity(
+            never_heartbeats,
+            start_to_close_timeout=_ACT_TIMEOUT,
+            heartbeat_timeout=timedelta(seconds=1),
+            retry_policy=RetryPolicy(maximum_attempts=1),
+        )
+
+
+@workflow.defn
+class CancelActivity:
+    def __init__(self) -> None:
+        self.stop = False
+
+    @workflow.signal
+    def stop_activity(self) -> None:
+        self.stop = True
+
+    @workflow.run
+    async def run(self) -> str:
+        handle = workflow.start_activity(
+            heartbeats_until_cancelled,
+            start_to_close_timeout=_ACT_TIMEOUT,
+            heartbeat_timeout=timedelta(seconds=1),
+            cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        )
+        await workflow.wait_condition(lambda: self.stop)
+        handle.cancel()
+        try:
+            return await handle
+        except ActivityError as err:
+            if isinstance(err.cause, CancelledError):
+                return "activity cancelled"
+            raise
+
+
+@workflow.defn
+class SignalWithStart:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    @workflow.signal
+    def add(self, item: str) -> None:
+        self.items.append(item)
+
+    @workflow.run
+    async def run(self, expected: int) -> list[str]:
+        await workflow.wait_condition(lambda: len(self.items) >= expected)
+        return self.items
+
+
+@workflow.defn(sandboxed=False)
+class FailsFirstTasks:
+    """A bug (RuntimeError) in the first `failures` workflow tasks; the task
+    retried after the "fix" succeeds. In the Python SDK an exception that is
+    not a Temporal failure fails the workflow task, not the workflow."""
+
+    @workflow.run
+    async def run(self, name: str, failures: int) -> str:
+        wid = workflow.info().workflow_id
+        if _task_failures.get(wid, 0) < failures:
+            _task_failures[wid] = _task_failures.get(wid, 0) + 1
+            raise RuntimeError("bug in workflow code")
+        return await workflow.execute_activity(greet, name, start_to_close_timeout=_ACT_TIMEOUT)
+
+
+WORKFLOWS = [
+    ReturnAtOnce,
+    OneActivity,
+    SequenceAndParallel,
+    SleepOneSecond,
+    SignalBeatsTimer,
+    ThreeSignals,
+    SignalDuringWorkflowTask,
+    RetriedActivity,
+    NonRetryableActivity,
+    FailingWorkflow,
+    LongSleep,
+    HeartbeatTimeout,
+    CancelActivity,
+    SignalWithStart,
+    FailsFirstTasks,
+]
+
+# ---------------------------------------------------------------------------
+# Helpers for scenarios
+
+Events = Sequence[HistoryEvent]
+Scenario = Callable[[Client, str], Awaitable[list[WorkflowHandle]]]
+
+
+def _worker(client: Client, task_queue: str) -> Worker:
+    return Worker(client, task_queue=task_queue, workflows=WORKFLOWS, activities=ACTIVITIES)
+
+
+def _wid(name: str) -> str:
+    return f"{name}-{uuid.uuid4()}"
+
+
+_WFT_TYPES = {
+    EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+}
+
+
+def is_idle(history: Events) -> bool:
+    """True when the workflow has no workflow task pending: its last
+    workflow-task event is a completion (so the next thing that happens to it
+    starts a new task, whatever the timing)."""
+    last = None
+    for event in history:
+        if event.event_type in _WFT_TYPES:
+            last = event.event_type
+    return last == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+
+
+def count(history: Events, event_type: EventType.ValueType) -> int:
+    return sum(1 for e in history if e.event_type == event_type)
+
+
+async def wait_history(
+    handle: WorkflowHandle,
+    predicate: Callable[[Events], bool],
+    *,
+    timeout: float = 10.0,
+    what: str = "condition",
+) -> Events:
+    """Poll the history until `predicate` holds (always also requiring the
+    workflow to be idle)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        history = list((await handle.fetch_history()).events)
+        if is_idle(history) and predicate(history):
+            return history
+        if time.monotonic() > deadline:
+            types = [EventType.Name(e.event_type) for e in history]
+            raise AssertionError(f"{handle.id}: timed out waiting for {what}; history: {types}")
+        await asyncio.sleep(0.05)
+
+
+async def wait_idle(handle: WorkflowHandle, **kwargs: object) -> Events:
+    return await wait_history(handle, lambda _h: True, what="idle", **kwargs)  # type: ignore[arg-type]
+
+
+async def expect_failure(handle: WorkflowHandle) -> WorkflowFailureError:
+    try:
+        await handle.result()
+    except WorkflowFailureError as err:
+        return err
+    raise AssertionError(f"{handle.id} was expected to fail")
+
+
+def _start(client: Client, wf: object, arg: object | None, name: str, tq: str, **kw: object):
+    args = [] if arg is None else [arg]
+    return client.start_workflow(wf, args=args, id=_wid(name), task_queue=tq, **kw)  # type: ignore[call-overload]
+
+
+# ---------------------------------------------------------------------------
+# Scenarios
+
+
+async def return_at_once(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(client, ReturnAtOnce.run, "world", "return-at-once", tq)
+        assert await handle.result() == "hi world"
+    return [handle]
+
+
+async def one_activity(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(client, OneActivity.run, "world", "one-activity", tq)
+        assert await handle.result() == "Hello, world!"
+    return [handle]
+
+
+async def sequence_and_parallel(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(client, SequenceAndParallel.run, "w", "sequence-parallel", tq)
+        # Four activities completed (three in sequence, the first parallel
+        # one) and handled; only then let the gated one finish.
+        await wait_history(
+            handle,
+            lambda h: count(h, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) == 4,
+            what="4 activities completed",
+        )
+        _gate(handle.id).release.set()
+        assert await handle.result() == [f"Hello, w-{s}!" for s in ("0", "1", "2", "p0", "p1")]
+    return [handle]
+
+
+async def timer_fires(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(client, SleepOneSecond.run, None, "timer-fires", tq)
+        assert await handle.result() == "woke up"
+    return [handle]
+
+
+async def timer_cancelled_by_signal(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(client, SignalBeatsTimer.run, None, "timer-cancelled", tq)
+        await wait_history(
+            handle,
+            lambda h: count(h, EventType.EVENT_TYPE_TIMER_STARTED) == 1,
+            what="timer started",
+        )
+        await handle.signal(SignalBeatsTimer.approve)
+        assert await handle.result() == "approved"
+    return [handle]
+
+
+async def three_signals(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(client, ThreeSignals.run, None, "three-signals", tq)
+        gate = _gate(handle.id)
+        await wait_idle(handle)
+        await handle.signal(ThreeSignals.add, "a")
+        # The activity runs; the second signal arrives meanwhile.
+        await asyncio.wait_for(gate.started.wait(), 10)
+        await wait_idle(handle)
+        await handle.signal(ThreeSignals.add, "b")
+        await wait_history(
+            handle,
+            lambda h: count(h, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED) == 2,
+            what="second signal handled",
+        )
+        gate.release.set()
+        await wait_history(
+            handle,
+            lambda h: count(h, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) == 1,
+            what="activity completed",
+        )
+        await handle.signal(ThreeSignals.add, "c")
+        assert await handle.result() == ["a", "b", "c"]
+    return [handle]
+
+
+async def signal_during_workflow_task(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(client, SignalDuringWorkflowTask.run, None, "signal-in-task", tq)
+        hold = _hold(handle.id)
+        assert await asyncio.to_thread(hold.entered.wait, 10), "first workflow task never ran"
+        await handle.signal(SignalDuringWorkflowTask.add, "x")
+        hold.release.set()
+        assert await handle.result() == ["x"]
+    return [handle]
+
+
+async def activity_retries(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(client, RetriedActivity.run, "job", "activity-retries", tq)
+        assert await handle.result() == "job succeeded on attempt 3"
+    return [handle]
+
+
+async def activity_non_retryable(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(client, NonRetryableActivity.run, "job", "non-retryable", tq)
+        err = await expect_failure(handle)
+        assert isinstance(err.cause, ActivityError)
+        assert isinstance(err.cause.cause, ApplicationError)
+        assert err.cause.cause.type == "Fatal"
+    return [handle]
+
+
+async def workflow_fails(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(client, FailingWorkflow.run, "input", "workflow-fails", tq)
+        err = await expect_failure(handle)
+        assert isinstance(err.cause, ApplicationError)
+        assert err.cause.type == "Rejected"
+    return [handle]
+
+
+async def cancel_workflow(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(client, LongSleep.run, None, "cancel-workflow", tq)
+        await wait_history(
+            handle,
+            lambda h: count(h, EventType.EVENT_TYPE_TIMER_STARTED) == 1,
+            what="timer started",
+        )
+        await handle.cancel()
+        err = await expect_failure(handle)
+        assert isinstance(err.cause, CancelledError)
+    return [handle]
+
+
+async def terminate_workflow(client: Client, tq: str) -> list[WorkflowHandle]:
+    """Two workflows: terminated with a reason and details, and with neither."""
+    handles = []
+    async with _worker(client, tq):
+        for name, args, reason in (
+            ("terminate-with-reason", ("some", "details"), "stopped by the test"),
+            ("terminate-no-reason", (), None),
+        ):
+            handle = await _start(client, LongSleep.run, None, name, tq)
+            await wait_history(
+                handle,
+                lambda h: count(h, EventType.EVENT_TYPE_TIMER_STARTED) == 1,
+                what="timer started",
+            )
+            await handle.terminate(*args, reason=reason)
+            err = await expect_failure(handle)
+            assert isinstance(err.cause, TerminatedError)
+            handles.append(handle)
+    return handles
+
+
+async def activity_heartbeat_timeout(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(client, HeartbeatTimeout.run, None, "heartbeat-timeout", tq)
+        gate = _gate(handle.id)
+        try:
+            err = await expect_failure(handle)
+        finally:
+            gate.release.set()  # let the (already timed out) activity return
+        assert isinstance(err.cause, ActivityError)
+        assert isinstance(err.cause.cause, TimeoutError)
+    return [handle]
+
+
+async def cancel_activity(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(client, CancelActivity.run, None, "cancel-activity", tq)
+        await asyncio.wait_for(_gate(handle.id).started.wait(), 10)
+        await wait_idle(handle)
+        await handle.signal(CancelActivity.stop_activity)
+        assert await handle.result() == "activity cancelled"
+    return [handle]
+
+
+async def signal_with_start(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await client.start_workflow(
+            SignalWithStart.run,
+            2,
+            id=_wid("signal-with-start"),
+            task_queue=tq,
+            start_signal="add",
+            start_signal_args=["first"],
+        )
+        await wait_history(
+            handle,
+            lambda h: count(h, EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) >= 1,
+            what="first task",
+        )
+        await handle.signal(SignalWithStart.add, "second")
+        assert await handle.result() == ["first", "second"]
+    return [handle]
+
+
+async def execution_timeout(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(
+            client,
+            LongSleep.run,
+            None,
+            "execution-timeout",
+            tq,
+            execution_timeout=timedelta(seconds=2),
+        )
+        err = await expect_failure(handle)
+        assert isinstance(err.cause, TimeoutError)
+    return [handle]
+
+
+async def workflow_task_failure(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await client.start_workflow(
+            FailsFirstTasks.run, args=["again", 1], id=_wid("workflow-task-failure"), task_queue=tq
+        )
+        assert await handle.result() == "Hello, again!"
+    return [handle]
+
+
+async def workflow_task_fails_twice(client: Client, tq: str) -> list[WorkflowHandle]:
+    """The SDK reports only the first failure of a workflow task; it leaves
+    the failing retry unanswered, so the retry ends by timing out, after the
+    workflow task timeout (shortened to 1 s here)."""
+    async with _worker(client, tq):
+        handle = await client.start_workflow(
+            FailsFirstTasks.run,
+            args=["again", 2],
+            id=_wid("workflow-task-fails-twice"),
+            task_queue=tq,
+            task_timeout=timedelta(seconds=1),
+        )
+        assert await handle.result() == "Hello, again!"
+    return [handle]
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "return_at_once": return_at_once,
+    "one_activity": one_activity,
+    "sequence_and_parallel": sequence_and_parallel,
+    "timer_fires": timer_fires,
+    "timer_cancelled_by_signal": timer_cancelled_by_signal,
+    "three_signals": three_signals,
+    "signal_during_workflow_task": signal_during_workflow_task,
+    "activity_retries": activity_retries,
+    "activity_non_retryable": activity_non_retryable,
+    "workflow_fails": workflow_fails,
+    "cancel_workflow": cancel_workflow,
+    "terminate_workflow": terminate_workflow,
+    "activity_heartbeat_timeout": activity_heartbeat_timeout,
+    "cancel_activity": cancel_activity,
+    "signal_with_start": signal_with_start,
+    "execution_timeout": execution_timeout,
+    "workflow_task_failure": workflow_task_failure,
+    "workflow_task_fails_twice": workflow_task_fails_twice,
+}
+
+
+def names() -> Sequence[str]:
+    return list(SCENARIOS)
