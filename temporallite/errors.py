@@ -33,6 +33,17 @@ class DeadlineExceeded(ServiceError):
     status = Status.DEADLINE_EXCEEDED
 
 
+class ResourceExhausted(ServiceError):
+    status = Status.RESOURCE_EXHAUSTED
+
+
+class WorkflowNotReady(ServiceError):
+    status = Status.FAILED_PRECONDITION
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, errordetails.WorkflowNotReadyFailure())
+
+
 class Internal(ServiceError):
     status = Status.INTERNAL
 
@@ -57,8 +68,10 @@ class NamespaceNotFound(ServiceError):
 class NamespaceAlreadyExists(ServiceError):
     status = Status.ALREADY_EXISTS
 
-    def __init__(self) -> None:
-        super().__init__("Namespace already exists.", errordetails.NamespaceAlreadyExistsFailure())
+    def __init__(self, namespace: str) -> None:
+        super().__init__(
+            f'Namespace "{namespace}" already exists', errordetails.NamespaceAlreadyExistsFailure()
+        )
 
 
 class WorkflowAlreadyStarted(ServiceError):
@@ -88,6 +101,13 @@ class QueryFailed(ServiceError):
 
 
 # The real server's messages for the common cases.
-WORKFLOW_NOT_FOUND = "workflow execution not found"
 WORKFLOW_COMPLETED = "workflow execution already completed"
 BAD_TASK_TOKEN = "Error deserializing task token."
+
+
+def workflow_not_found(workflow_id: str, run_id: str = "") -> NotFound:
+    if run_id:
+        return NotFound(
+            f'workflow execution not found for workflow ID "{workflow_id}" and run ID "{run_id}"'
+        )
+    return NotFound(f"workflow not found for ID: {workflow_id}")

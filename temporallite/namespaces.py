@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 
-from temporallite.errors import NamespaceAlreadyExists, NamespaceNotFound
+from temporallite.errors import InvalidArgument, NamespaceAlreadyExists, NamespaceNotFound
 from temporallite.persistence.store import Store, WriteBatch
 
 DEFAULT_NAMESPACE = "default"
 DEFAULT_RETENTION = 24 * 3600.0
+# The real server's internal namespace, with its fixed id.
+SYSTEM_NAMESPACE_ID = "32049b68-7872-4094-8e63-d0dd59896a83"
+SYSTEM_NAMESPACE = "temporal-system"
 
 
 @dataclass
@@ -24,6 +29,15 @@ class Namespace:
     state: int = 1  # NAMESPACE_STATE_REGISTERED
 
 
+def new_namespace_id() -> str:
+    """A time-ordered (version 7) UUID, like the real server's namespace ids."""
+    millis = int(time.time() * 1000)
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (millis << 80) | (0x7 << 76) | ((rand >> 64) & 0xFFF) << 64
+    value |= (0b10 << 62) | (rand & ((1 << 62) - 1))
+    return str(uuid.UUID(int=value))
+
+
 class NamespaceRegistry:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -33,9 +47,19 @@ class NamespaceRegistry:
     async def load(self, ensure: list[str]) -> None:
         for row in await self._store.fetch_all("SELECT info FROM namespaces"):
             self._remember(Namespace(**json.loads(row[0])))
+        if SYSTEM_NAMESPACE not in self._by_name:
+            await self.register(
+                Namespace(
+                    id=SYSTEM_NAMESPACE_ID,
+                    name=SYSTEM_NAMESPACE,
+                    description="Temporal internal system namespace",
+                    owner_email="temporal-core@temporal.io",
+                    retention=7 * 24 * 3600.0,
+                )
+            )
         for name in [DEFAULT_NAMESPACE, *ensure]:
             if name not in self._by_name:
-                await self.register(Namespace(id=str(uuid.uuid4()), name=name))
+                await self.register(Namespace(id=new_namespace_id(), name=name))
 
     def _remember(self, ns: Namespace) -> None:
         self._by_name[ns.name] = ns
@@ -43,7 +67,7 @@ class NamespaceRegistry:
 
     def get(self, name: str) -> Namespace:
         if not name:
-            raise NamespaceNotFound(name)
+            raise InvalidArgument("Namespace is empty.")
         ns = self._by_name.get(name)
         if ns is None:
             raise NamespaceNotFound(name)
@@ -53,11 +77,12 @@ class NamespaceRegistry:
         return self._by_id.get(namespace_id)
 
     def all(self) -> list[Namespace]:
-        return sorted(self._by_name.values(), key=lambda n: n.name)
+        """Ordered by id, as the real server lists them."""
+        return sorted(self._by_name.values(), key=lambda n: n.id)
 
     async def register(self, ns: Namespace) -> None:
         if ns.name in self._by_name:
-            raise NamespaceAlreadyExists()
+            raise NamespaceAlreadyExists(ns.name)
         await self._save(ns, "INSERT INTO namespaces (id, name, info) VALUES (?, ?, ?)")
         self._remember(ns)
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import uuid
-
+from temporalio.api.enums.v1 import ArchivalState
 from temporalio.api.namespace.v1 import NamespaceConfig, NamespaceInfo
 from temporalio.api.replication.v1 import ClusterReplicationConfig, NamespaceReplicationConfig
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv
 
 from temporallite.clock import duration_seconds, to_duration
 from temporallite.errors import InvalidArgument, NamespaceNotFound
-from temporallite.namespaces import DEFAULT_RETENTION, Namespace, NamespaceRegistry
+from temporallite.frontend.validation import BLOB_SIZE_LIMIT
+from temporallite.namespaces import (
+    DEFAULT_RETENTION,
+    Namespace,
+    NamespaceRegistry,
+    new_namespace_id,
+)
 
 CLUSTER_NAME = "active"
+NOT_SET = "Namespace not set on request."
 
 
 class NamespaceApi:
@@ -23,10 +29,12 @@ class NamespaceApi:
         self, request: wsv.RegisterNamespaceRequest
     ) -> wsv.RegisterNamespaceResponse:
         if not request.namespace:
-            raise InvalidArgument("Namespace is not set on request.")
+            raise InvalidArgument(NOT_SET)
+        if not request.HasField("workflow_execution_retention_period"):
+            raise InvalidArgument("A valid retention period is not set on request.")
         retention = duration_seconds(request.workflow_execution_retention_period)
         ns = Namespace(
-            id=str(uuid.uuid4()),
+            id=new_namespace_id(),
             name=request.namespace,
             description=request.description,
             owner_email=request.owner_email,
@@ -43,7 +51,7 @@ class NamespaceApi:
                 raise NamespaceNotFound(namespace_id)
             return found
         if not name:
-            raise InvalidArgument("Namespace is not set on request.")
+            raise InvalidArgument(NOT_SET)
         return self.namespaces.get(name)
 
     async def describe_namespace(
@@ -94,8 +102,8 @@ def describe(ns: Namespace) -> wsv.DescribeNamespaceResponse:
         ),
         config=NamespaceConfig(
             workflow_execution_retention_ttl=to_duration(ns.retention),
-            history_archival_state=2,  # type: ignore[arg-type]
-            visibility_archival_state=2,  # type: ignore[arg-type]
+            history_archival_state=ArchivalState.ARCHIVAL_STATE_DISABLED,
+            visibility_archival_state=ArchivalState.ARCHIVAL_STATE_DISABLED,
         ),
         replication_config=NamespaceReplicationConfig(
             active_cluster_name=CLUSTER_NAME,
@@ -103,8 +111,10 @@ def describe(ns: Namespace) -> wsv.DescribeNamespaceResponse:
         ),
         is_global_namespace=False,
     )
-    caps = response.namespace_info.capabilities
-    caps.eager_workflow_start = False
-    caps.sync_update = False
-    caps.async_update = False
+    limits = response.namespace_info.limits
+    limits.blob_size_limit_error = BLOB_SIZE_LIMIT
+    limits.memo_size_limit_error = BLOB_SIZE_LIMIT
+    # Capabilities stay false until temporallite implements them.
+    response.namespace_info.capabilities.SetInParent()
+    response.config.bad_binaries.SetInParent()
     return response

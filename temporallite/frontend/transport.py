@@ -29,6 +29,8 @@ from temporallite.errors import ServiceError
 log = logging.getLogger("temporallite.transport")
 
 Unary = Callable[[Any], Awaitable[Message]]
+# The real server's gRPC receive limit (grpc-go's default).
+MAX_RECEIVE_SIZE = 4 * 1024 * 1024
 
 
 def snake_case(name: str) -> str:
@@ -47,6 +49,11 @@ async def read_request(stream: Stream, request_type: type[Message]) -> Message:
             body = gzip.decompress(body)
         except (OSError, EOFError) as exc:
             raise GRPCError(Status.INTERNAL, f"Cannot decompress request: {exc}") from exc
+    if len(body) > MAX_RECEIVE_SIZE:
+        raise GRPCError(
+            Status.RESOURCE_EXHAUSTED,
+            f"grpc: received message after decompression larger than max {MAX_RECEIVE_SIZE}",
+        )
     try:
         return request_type.FromString(body)
     except DecodeError as exc:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from temporalio.api.common.v1 import Payloads, WorkflowExecution
+import uuid
+
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.common.v1 import Payloads, RetryPolicy, WorkflowExecution
+from temporalio.api.enums.v1 import WorkflowIdConflictPolicy, WorkflowIdReusePolicy
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest
 
 from temporallite.errors import InvalidArgument
 
 MAX_ID_LENGTH = 1000
-# The real server's default blob size limit (limit.blobSize.error).
+# The real server's default blob and memo size limits (limit.blobSize.error).
 BLOB_SIZE_LIMIT = 2 * 1024 * 1024
+RESERVED_TASK_QUEUE_PREFIX = "/_sys/"
 
 
 def required(value: str, message: str) -> None:
@@ -18,9 +23,9 @@ def required(value: str, message: str) -> None:
         raise InvalidArgument(message)
 
 
-def id_length(value: str, what: str) -> None:
+def max_length(value: str, message: str) -> None:
     if len(value) > MAX_ID_LENGTH:
-        raise InvalidArgument(f"{what} exceeds length limit.")
+        raise InvalidArgument(message)
 
 
 def payloads_size(payloads: Payloads | None) -> None:
@@ -28,48 +33,85 @@ def payloads_size(payloads: Payloads | None) -> None:
         raise InvalidArgument("Blob data size exceeds limit.")
 
 
-def duration_not_negative(seconds: float, what: str) -> None:
-    if seconds < 0:
-        raise InvalidArgument(f"Invalid {what}.")
-
-
 def task_queue(tq: TaskQueue) -> None:
-    required(tq.name, "TaskQueue is not set on request.")
-    id_length(tq.name, "TaskQueue")
+    required(tq.name, "missing task queue name")
+    max_length(tq.name, "taskQueue length exceeds limit")
+    if tq.name.startswith(RESERVED_TASK_QUEUE_PREFIX):
+        raise InvalidArgument(
+            f"task queue name cannot start with reserved prefix {RESERVED_TASK_QUEUE_PREFIX}"
+        )
+
+
+def run_id(value: str, message: str = "Invalid RunId.") -> None:
+    if value:
+        try:
+            uuid.UUID(value)
+        except ValueError as exc:
+            raise InvalidArgument(message) from exc
 
 
 def execution(ex: WorkflowExecution) -> None:
     required(ex.workflow_id, "WorkflowId is not set on request.")
-    id_length(ex.workflow_id, "WorkflowId")
-    if ex.run_id:
-        _uuid(ex.run_id)
+    run_id(ex.run_id)
 
 
-def _uuid(run_id: str) -> None:
-    import uuid
+def _duration(d: Duration, name: str) -> None:
+    if d.seconds < 0 or d.nanos < 0:
+        raise InvalidArgument(
+            f"An invalid {name} is set on request. cause: negative duration"
+        )
 
-    try:
-        uuid.UUID(run_id)
-    except ValueError as exc:
-        raise InvalidArgument("Invalid RunId.") from exc
+
+def retry_policy(policy: RetryPolicy) -> None:
+    if policy.backoff_coefficient and policy.backoff_coefficient < 1:
+        raise InvalidArgument("BackoffCoefficient cannot be less than 1 on retry policy.")
+    if policy.maximum_attempts < 0:
+        raise InvalidArgument("MaximumAttempts cannot be negative on retry policy.")
+    for d, name in ((policy.initial_interval, "InitialInterval"),
+                    (policy.maximum_interval, "MaximumInterval")):
+        if d.seconds < 0 or d.nanos < 0:
+            raise InvalidArgument(f"{name} cannot be negative on retry policy.")
+    initial = policy.initial_interval.ToTimedelta()
+    maximum = policy.maximum_interval.ToTimedelta()
+    if maximum and initial and maximum < initial:
+        raise InvalidArgument(
+            "MaximumInterval cannot be less than InitialInterval on retry policy."
+        )
 
 
 def start_request(request: StartWorkflowExecutionRequest) -> None:
     required(request.workflow_id, "WorkflowId is not set on request.")
-    id_length(request.workflow_id, "WorkflowId")
+    if len(request.workflow_id) > MAX_ID_LENGTH:
+        raise InvalidArgument(
+            f"WorkflowId exceeds maximum allowed length ({len(request.workflow_id)}/{MAX_ID_LENGTH})"
+        )
     required(request.workflow_type.name, "WorkflowType is not set on request.")
-    id_length(request.workflow_type.name, "WorkflowType")
+    max_length(request.workflow_type.name, "WorkflowType length exceeds limit.")
     task_queue(request.task_queue)
-    for field, what in (
-        ("workflow_execution_timeout", "WorkflowExecutionTimeout"),
-        ("workflow_run_timeout", "WorkflowRunTimeout"),
-        ("workflow_task_timeout", "WorkflowTaskTimeout"),
-        ("workflow_start_delay", "WorkflowStartDelay"),
+    max_length(request.request_id, "RequestId length exceeds limit.")
+    _duration(request.workflow_execution_timeout, "WorkflowExecutionTimeoutSeconds")
+    _duration(request.workflow_run_timeout, "WorkflowRunTimeoutSeconds")
+    _duration(request.workflow_task_timeout, "WorkflowTaskTimeoutSeconds")
+    _duration(request.workflow_start_delay, "WorkflowStartDelaySeconds")
+    if request.HasField("retry_policy"):
+        retry_policy(request.retry_policy)
+    if request.cron_schedule:
+        from temporallite.history.cron import CronError, parse_cron
+
+        try:
+            parse_cron(request.cron_schedule)
+        except CronError as exc:
+            raise InvalidArgument("invalid CronSchedule.") from exc
+    if (
+        request.workflow_id_reuse_policy
+        == WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING
+        and request.workflow_id_conflict_policy
+        != WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED
     ):
-        d = getattr(request, field)
-        duration_not_negative(d.seconds + d.nanos / 1e9, what)
-    if request.request_id:
-        id_length(request.request_id, "RequestId")
+        raise InvalidArgument(
+            "Invalid WorkflowIDReusePolicy: WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING"
+            " cannot be used together with a WorkflowIDConflictPolicy"
+        )
     payloads_size(request.input if request.HasField("input") else None)
     if request.HasField("memo") and request.memo.ByteSize() > BLOB_SIZE_LIMIT:
         raise InvalidArgument("Memo size exceeds limit.")

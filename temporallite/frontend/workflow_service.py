@@ -8,9 +8,11 @@ UNIMPLEMENTED.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from temporalio.api.enums.v1 import (
     PendingActivityState,
+    WorkflowIdConflictPolicy,
     WorkflowTaskFailedCause,
 )
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -23,7 +25,9 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv
 
 from temporallite import __version__
 from temporallite.clock import to_duration, to_timestamp
+from temporallite.errors import InvalidArgument, NamespaceNotFound
 from temporallite.frontend import validation as check
+from temporallite.frontend.namespace_api import NamespaceApi
 from temporallite.history import activity, workflow_task
 from temporallite.history.engine import HistoryEngine
 from temporallite.history.executions import Executions
@@ -32,8 +36,18 @@ from temporallite.history.task_token import TaskToken
 from temporallite.history.transaction import Transaction
 from temporallite.history.worker_tasks import WorkerTasks
 from temporallite.namespaces import Namespace, NamespaceRegistry
-from temporallite.frontend.namespace_api import NamespaceApi
 from temporallite.visibility.rows import execution_info
+
+SUPPORTED_CLIENTS = {
+    **{
+        name: "<2.0.0"
+        for name in (
+            "temporal-go", "temporal-java", "temporal-typescript", "temporal-php",
+            "temporal-cli", "temporal-server", "Nexus-go-sdk",
+        )
+    },
+    "temporal-ui": "<3.0.0",
+}
 
 
 class WorkflowService(NamespaceApi):
@@ -42,6 +56,7 @@ class WorkflowService(NamespaceApi):
         self.engine = engine
         self.executions = Executions(engine)
         self.worker_tasks = WorkerTasks(engine)
+        self.cluster_id = str(uuid.uuid4())
 
     # ---- cluster ----------------------------------------------------------
 
@@ -60,13 +75,15 @@ class WorkflowService(NamespaceApi):
 
     async def get_cluster_info(self, request: wsv.GetClusterInfoRequest) -> wsv.GetClusterInfoResponse:
         return wsv.GetClusterInfoResponse(
-            supported_clients={},
+            supported_clients=SUPPORTED_CLIENTS,
             server_version=__version__,
-            cluster_id="temporallite",
+            cluster_id=self.cluster_id,
             cluster_name="active",
             history_shard_count=1,
             persistence_store="sqlite",
             visibility_store="sqlite",
+            initial_failover_version=1,
+            failover_version_increment=10,
         )
 
     # ---- workflow lifecycle -----------------------------------------------
@@ -78,33 +95,40 @@ class WorkflowService(NamespaceApi):
         check.start_request(request)
         if not request.request_id:
             request.request_id = str(uuid.uuid4())
-        run_id, started = await self.executions.start(ns, request)
-        return wsv.StartWorkflowExecutionResponse(run_id=run_id, started=started)
+        run_id, started, status = await self.executions.start(ns, request)
+        return wsv.StartWorkflowExecutionResponse(
+            run_id=run_id, started=started, status=status  # type: ignore[arg-type]
+        )
 
     async def signal_with_start_workflow_execution(
         self, request: wsv.SignalWithStartWorkflowExecutionRequest
     ) -> wsv.SignalWithStartWorkflowExecutionResponse:
         ns = self.namespaces.get(request.namespace)
         start = wsv.StartWorkflowExecutionRequest()
-        for field in start.DESCRIPTOR.fields:
-            if field.name in request.DESCRIPTOR.fields_by_name:
-                value = getattr(request, field.name)
-                if field.message_type is not None:
-                    if request.HasField(field.name) if field.label != field.LABEL_REPEATED else value:
-                        if field.label == field.LABEL_REPEATED:
-                            getattr(start, field.name).extend(value)
-                        else:
-                            getattr(start, field.name).CopyFrom(value)
-                elif field.label == field.LABEL_REPEATED:
-                    getattr(start, field.name).extend(value)
-                else:
-                    setattr(start, field.name, value)
+        for field, value in request.ListFields():
+            if field.name not in start.DESCRIPTOR.fields_by_name:
+                continue
+            target = getattr(start, field.name)
+            if hasattr(target, "MergeFrom"):
+                target.MergeFrom(value)
+            else:
+                setattr(start, field.name, value)
+        check.required(request.workflow_id, "WorkflowId is not set on request.")
+        check.required(request.signal_name, "signal not set")
+        check.max_length(request.signal_name, "SignalName length exceeds limit.")
+        if (
+            request.workflow_id_conflict_policy
+            == WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_FAIL
+        ):
+            raise InvalidArgument(
+                "Invalid WorkflowIDConflictPolicy: WORKFLOW_ID_CONFLICT_POLICY_FAIL"
+                " is not supported for this operation."
+            )
         check.start_request(start)
-        check.required(request.signal_name, "SignalName is not set on request.")
         check.payloads_size(request.signal_input)
         if not start.request_id:
             start.request_id = str(uuid.uuid4())
-        run_id, started = await self.executions.start(ns, start, signal=request)
+        run_id, started, _ = await self.executions.start(ns, start, signal=request)
         return wsv.SignalWithStartWorkflowExecutionResponse(run_id=run_id, started=started)
 
     async def signal_workflow_execution(
@@ -113,6 +137,7 @@ class WorkflowService(NamespaceApi):
         ns = self.namespaces.get(request.namespace)
         check.execution(request.workflow_execution)
         check.required(request.signal_name, "SignalName is not set on request.")
+        check.max_length(request.signal_name, "SignalName length exceeds limit.")
         check.payloads_size(request.input)
         await self.executions.signal(
             ns,
@@ -207,16 +232,14 @@ class WorkflowService(NamespaceApi):
     async def respond_workflow_task_completed(
         self, request: wsv.RespondWorkflowTaskCompletedRequest
     ) -> wsv.RespondWorkflowTaskCompletedResponse:
-        token = TaskToken.decode(request.task_token)
-        ns = self._namespace_of(token)
+        token, ns = self._decode_token(request)
         await self.worker_tasks.respond_workflow_task_completed(ns, token, request)
         return wsv.RespondWorkflowTaskCompletedResponse()
 
     async def respond_workflow_task_failed(
         self, request: wsv.RespondWorkflowTaskFailedRequest
     ) -> wsv.RespondWorkflowTaskFailedResponse:
-        token = TaskToken.decode(request.task_token)
-        ns = self._namespace_of(token)
+        token, ns = self._decode_token(request)
         cause = request.cause or WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED
         await self.worker_tasks.respond_workflow_task_failed(
             ns, token, cause, request.failure if request.HasField("failure") else None,
@@ -248,14 +271,12 @@ class WorkflowService(NamespaceApi):
         return await self.worker_tasks.poll_activity_task(ns, request.task_queue, request.identity)
 
     async def _activity(self, request: object, change: object) -> bool:
-        token_bytes = getattr(request, "task_token", b"")
-        if token_bytes or not hasattr(request, "activity_id"):
-            token = TaskToken.decode(token_bytes)
-            ns = self._namespace_of(token)
+        if not hasattr(request, "activity_id"):
+            token, ns = self._decode_token(request)
             return await self.worker_tasks.on_activity(ns, token, None, change)  # type: ignore[arg-type]
         ns = self.namespaces.get(request.namespace)  # type: ignore[attr-defined]
-        check.required(request.workflow_id, "WorkflowId is not set on request.")  # type: ignore[attr-defined]
         check.required(request.activity_id, "ActivityId is not set on request.")  # type: ignore[attr-defined]
+        check.run_id(request.run_id, "RunId is not valid UUID.")  # type: ignore[attr-defined]
         by_id = (request.workflow_id, request.run_id, request.activity_id)  # type: ignore[attr-defined]
         return await self.worker_tasks.on_activity(ns, None, by_id, change)  # type: ignore[arg-type]
 
@@ -311,13 +332,15 @@ class WorkflowService(NamespaceApi):
         cancel = await self._activity(request, _heartbeater(request))
         return wsv.RecordActivityTaskHeartbeatByIdResponse(cancel_requested=cancel)
 
-    def _namespace_of(self, token: TaskToken) -> Namespace:
+    def _decode_token(self, request: Any) -> tuple[TaskToken, Namespace]:
+        """The namespace named on the request is checked before the token."""
+        if request.namespace:
+            self.namespaces.get(request.namespace)
+        token = TaskToken.decode(request.task_token)
         ns = self.namespaces.by_id(token.namespace_id)
         if ns is None:
-            from temporallite.errors import NamespaceNotFound
-
             raise NamespaceNotFound(token.namespace_id)
-        return ns
+        return token, ns
 
 
 def _completer(request: object) -> object:

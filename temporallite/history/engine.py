@@ -12,7 +12,7 @@ from typing import TypeVar
 from temporalio.api.history.v1 import History, HistoryEvent
 
 from temporallite.clock import Clock
-from temporallite.errors import WORKFLOW_NOT_FOUND, NotFound
+from temporallite.errors import NotFound, workflow_not_found
 from temporallite.history import activity
 from temporallite.history.mutable_state import MutableState
 from temporallite.history.timers import TimerKey, TimerQueue
@@ -81,9 +81,7 @@ class HistoryEngine:
         if not run_id:
             current = await self.current_run_id(namespace_id, workflow_id)
             if current is None:
-                raise NotFound(
-                    f"{WORKFLOW_NOT_FOUND} for ID: {workflow_id}"
-                )
+                raise workflow_not_found(workflow_id)
             run_id = current
         ms = self._states.get(run_id)
         if ms is not None and ms.namespace_id == namespace_id and ms.workflow_id == workflow_id:
@@ -95,7 +93,7 @@ class HistoryEngine:
             run_id,
         )
         if row is None:
-            raise NotFound(f"{WORKFLOW_NOT_FOUND} for ID: {workflow_id}")
+            raise workflow_not_found(workflow_id, run_id)
         ms = MutableState.from_json(row[0])
         if ms.is_open:
             self._states[run_id] = ms

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.common.v1 import Payloads, WorkflowExecution
 from temporalio.api.enums.v1 import (
     EventType,
     HistoryEventFilterType,
@@ -24,7 +24,6 @@ from temporalio.api.workflowservice.v1 import (
 
 from temporallite.errors import (
     WORKFLOW_COMPLETED,
-    CancellationAlreadyRequested,
     FailedPrecondition,
     InvalidArgument,
     NotFound,
@@ -33,6 +32,7 @@ from temporallite.errors import (
 from temporallite.history import lifecycle
 from temporallite.history.engine import HistoryEngine
 from temporallite.history.mutable_state import MutableState
+from temporallite.history.payloads import json_payload
 from temporallite.history.transaction import Transaction
 from temporallite.namespaces import Namespace
 from temporallite.persistence.store import WriteBatch
@@ -42,6 +42,8 @@ Reuse = WorkflowIdReusePolicy
 Conflict = WorkflowIdConflictPolicy
 
 HISTORY_PAGE_SIZE = 256
+DEFAULT_TERMINATE_REASON = "terminated by user via frontend"
+FRONTEND_IDENTITY = "frontend-service"
 HISTORY_LONG_POLL = 20.0
 FAILED_STATUSES = {
     S.WORKFLOW_EXECUTION_STATUS_FAILED,
@@ -60,17 +62,17 @@ class Executions:
     async def start(
         self, ns: Namespace, request: StartWorkflowExecutionRequest,
         signal: SignalWithStartWorkflowExecutionRequest | None = None,
-    ) -> tuple[str, bool]:
+    ) -> tuple[str, bool, int]:
         """Start a run (or find the one this request already started).
-        Returns (run id, started)."""
+        Returns (run id, started, status)."""
         engine = self.engine
         async with engine.lock(ns.id, request.workflow_id):
             current = await self._current(ns, request.workflow_id)
+            run_id = str(uuid.uuid4())
             if current is not None:
-                outcome = await self._resolve_conflict(ns, request, current, signal)
+                outcome = await self._resolve_conflict(ns, request, current, signal, run_id)
                 if outcome is not None:
                     return outcome
-            run_id = str(uuid.uuid4())
             now = engine.clock.now()
             ms = lifecycle.new_mutable_state(ns.id, ns.name, run_id, request, now)
             tx = Transaction(ms, now)
@@ -88,7 +90,7 @@ class Executions:
                 run_id,
             )
             await engine.commit(tx, batch)
-            return run_id, True
+            return run_id, True, ms.status
 
     async def _current(self, ns: Namespace, workflow_id: str) -> MutableState | None:
         try:
@@ -102,10 +104,11 @@ class Executions:
         request: StartWorkflowExecutionRequest,
         current: MutableState,
         signal: SignalWithStartWorkflowExecutionRequest | None,
-    ) -> tuple[str, bool] | None:
+        new_run_id: str,
+    ) -> tuple[str, bool, int] | None:
         """None: go on and start a new run. Otherwise the answer to give."""
         if request.request_id and request.request_id == current.start_request_id:
-            return current.run_id, current.is_open
+            return current.run_id, True, current.status
         if current.is_open:
             policy = request.workflow_id_conflict_policy
             if signal is not None and policy == Conflict.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED:
@@ -118,10 +121,13 @@ class Executions:
                                               signal.signal_input if signal.HasField("signal_input") else None,
                                               signal.identity,
                                               signal.header if signal.HasField("header") else None)
-                return current.run_id, False
+                return current.run_id, False, current.status
             if policy == Conflict.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
                 tx = Transaction(current, self.engine.clock.now())
-                lifecycle.terminate(tx, "terminated by new start", None, request.identity)
+                details = Payloads(payloads=[json_payload(f"terminated by new runID: {new_run_id}")])
+                lifecycle.terminate(
+                    tx, "TerminateIfRunning WorkflowIdReusePolicy", details, "history-service"
+                )
                 await self.engine.commit(tx)
                 return None
             raise WorkflowAlreadyStarted(
@@ -133,8 +139,8 @@ class Executions:
         reuse = request.workflow_id_reuse_policy
         if reuse == Reuse.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE:
             raise WorkflowAlreadyStarted(
-                f"Workflow execution already finished and workflow ID reuse policy is "
-                f"REJECT_DUPLICATE. WorkflowId: {request.workflow_id}, RunId: {current.run_id}.",
+                f"Workflow execution already finished. WorkflowId: {request.workflow_id}, "
+                f"RunId: {current.run_id}. Workflow Id reuse policy: reject duplicate workflow Id.",
                 current.start_request_id,
                 current.run_id,
             )
@@ -179,13 +185,10 @@ class Executions:
         reason: str,
     ) -> None:
         def transition(tx: Transaction) -> None:
-            _require_open(tx.ms)
-            if tx.ms.cancel_requested:
-                if request_id and request_id == tx.ms.cancel_request_id:
-                    return
-                raise CancellationAlreadyRequested(
-                    "Cancellation already requested for this workflow execution."
-                )
+            # The real server accepts a cancel of a closed or already
+            # cancel-requested workflow and writes nothing.
+            if not tx.ms.is_open or tx.ms.cancel_requested:
+                return
             tx.ms.cancel_request_id = request_id
             lifecycle.request_cancel(tx, reason, identity)
 
@@ -197,7 +200,9 @@ class Executions:
     ) -> None:
         def transition(tx: Transaction) -> None:
             _require_open(tx.ms)
-            lifecycle.terminate(tx, reason, details, identity)
+            lifecycle.terminate(
+                tx, reason or DEFAULT_TERMINATE_REASON, details, identity or FRONTEND_IDENTITY
+            )
 
         await self.engine.update(ns.id, execution.workflow_id, execution.run_id, transition)
 

@@ -272,7 +272,8 @@ class WorkerTasks:
         return response
 
     async def _update_activity(
-        self, ns: Namespace, execution: tuple[str, str], find: _ActivityFinder, change: _ActivityChange,
+        self, ns: Namespace, execution: tuple[str, str], find: _ActivityFinder,
+        change: _ActivityChange, not_found: str = ACTIVITY_NOT_FOUND,
     ) -> bool:
         """Run `change` on the activity the finder names; returns cancel_requested."""
         workflow_id, run_id = execution
@@ -283,7 +284,7 @@ class WorkerTasks:
                 raise NotFound(WORKFLOW_COMPLETED)
             info = find(ms)
             if info is None or not info.started:
-                raise NotFound(ACTIVITY_NOT_FOUND)
+                raise NotFound(not_found)
             cancel_requested = info.cancel_requested
             change(tx, info)
             return cancel_requested
@@ -304,8 +305,12 @@ class WorkerTasks:
             return await self._update_activity(ns, (token.workflow_id, token.run_id), find, change)
         assert by_id is not None
         workflow_id, run_id, activity_id = by_id
+        if not workflow_id:
+            raise NotFound(f"activity not found for ID: {activity_id}")
         return await self._update_activity(
-            ns, (workflow_id, run_id), lambda ms: ms.activity_by_id(activity_id), change
+            ns, (workflow_id, run_id), lambda ms: ms.activity_by_id(activity_id), change,
+            not_found=f"cannot find pending activity with ActivityID {activity_id},"
+            " check workflow execution history for more details",
         )
 
 

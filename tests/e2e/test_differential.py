@@ -42,14 +42,12 @@ async def reference_client(reference_target: str) -> Client:
     return await Client.connect(reference_target, namespace="default")
 
 
-async def _run(
-    name: str, which: str, client: Client, task_queue: str
-) -> list[WorkflowHandle]:
+async def _run(name: str, which: str, client: Client, task_queue: str) -> list[WorkflowHandle]:
     try:
         return await asyncio.wait_for(
             scenarios.SCENARIOS[name](client, task_queue), SCENARIO_TIMEOUT_S
         )
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pytest.fail(f"scenario {name!r} did not finish within {SCENARIO_TIMEOUT_S}s on {which}")
 
 

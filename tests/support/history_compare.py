@@ -247,11 +247,13 @@ def _camel(enum_name: str) -> str:
 
 
 def _enum_name(field: FieldDescriptor, number: int) -> str:
-    value = field.enum_type.values_by_number.get(number)
+    enum_type = field.enum_type
+    assert enum_type is not None
+    value = enum_type.values_by_number.get(number)
     if value is None:
         return str(number)
     # TIMEOUT_TYPE_HEARTBEAT -> HEARTBEAT: shorter, and unambiguous in context.
-    prefix = _enum_prefix(field.enum_type.values[0].name)
+    prefix = _enum_prefix(enum_type.values[0].name)
     name = value.name
     return name[len(prefix) :] if prefix and name.startswith(prefix) else name
 
@@ -335,10 +337,12 @@ def _field(field: FieldDescriptor, value: Any, ctx: _Context) -> Any:
     if field.name in _PRESENCE_ONLY:
         return bool(value)
     if field.type == FieldDescriptor.TYPE_MESSAGE:
-        if field.message_type.full_name in _DROPPED_TYPES:
+        message_type = field.message_type
+        assert message_type is not None
+        if message_type.full_name in _DROPPED_TYPES:
             return None
-        if field.message_type.GetOptions().map_entry:
-            value_field = field.message_type.fields_by_name["value"]
+        if message_type.GetOptions().map_entry:
+            value_field = message_type.fields_by_name["value"]
             return tuple(
                 sorted(
                     ((k, _single(value_field, v, ctx)) for k, v in value.items()),
@@ -387,8 +391,7 @@ def normalize(history: Any) -> list[NormalizedEvent]:
                 fields = [msg.DESCRIPTOR.fields_by_name[name] for name in keep]
             for field in fields:
                 if field.type == FieldDescriptor.TYPE_MESSAGE and (
-                    not _repeated(field)
-                    and not msg.HasField(field.name)
+                    not _repeated(field) and not msg.HasField(field.name)
                 ):
                     continue
                 value = _field(field, getattr(msg, field.name), ctx)
@@ -405,8 +408,10 @@ def normalize(history: Any) -> list[NormalizedEvent]:
 
 
 def _fmt_value(value: Any) -> str:
-    if isinstance(value, tuple) and value and all(
-        isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str) for v in value
+    if (
+        isinstance(value, tuple)
+        and value
+        and all(isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str) for v in value)
     ):
         return "{" + ", ".join(f"{k}={_fmt_value(v)}" for k, v in value) + "}"
     if isinstance(value, tuple):

@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from temporalio import activity, workflow
 from temporalio.api.enums.v1 import EventType
@@ -37,8 +38,8 @@ from temporalio.exceptions import (
     ApplicationError,
     CancelledError,
     TerminatedError,
-    TimeoutError,
 )
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 from temporalio.worker import Worker
 
 # ---------------------------------------------------------------------------
@@ -93,6 +94,12 @@ _task_failures: dict[str, int] = {}
 # Activities
 
 
+def _activity_workflow_id() -> str:
+    workflow_id = activity.info().workflow_id
+    assert workflow_id is not None, "these activities run for workflows"
+    return workflow_id
+
+
 @activity.defn
 async def greet(name: str) -> str:
     return f"Hello, {name}!"
@@ -101,7 +108,7 @@ async def greet(name: str) -> str:
 @activity.defn
 async def gated_greet(name: str) -> str:
     """Finishes only when the scenario opens this workflow's gate."""
-    gate = _gate(activity.info().workflow_id)
+    gate = _gate(_activity_workflow_id())
     gate.started.set()
     await gate.release.wait()
     return f"Hello, {name}!"
@@ -124,7 +131,7 @@ async def fatal(name: str) -> str:
 async def never_heartbeats() -> str:
     """Runs past its heartbeat timeout without heartbeating; the scenario
     releases it once the workflow has failed."""
-    gate = _gate(activity.info().workflow_id)
+    gate = _gate(_activity_workflow_id())
     gate.started.set()
     await gate.release.wait()
     return "too late"
@@ -132,7 +139,7 @@ async def never_heartbeats() -> str:
 
 @activity.defn
 async def heartbeats_until_cancelled() -> str:
-    gate = _gate(activity.info().workflow_id)
+    gate = _gate(_activity_workflow_id())
     gate.started.set()
     try:
         for i in range(200):
@@ -144,7 +151,14 @@ async def heartbeats_until_cancelled() -> str:
     return "not cancelled"
 
 
-ACTIVITIES = [greet, gated_greet, flaky, fatal, never_heartbeats, heartbeats_until_cancelled]
+ACTIVITIES: list[Callable[..., Any]] = [
+    greet,
+    gated_greet,
+    flaky,
+    fatal,
+    never_heartbeats,
+    heartbeats_until_cancelled,
+]
 
 # Generous bounds: they only appear in the history, nothing waits on them.
 _ACT_TIMEOUT = timedelta(seconds=10)
@@ -164,9 +178,7 @@ class ReturnAtOnce:
 class OneActivity:
     @workflow.run
     async def run(self, name: str) -> str:
-        return await workflow.execute_activity(
-            greet, name, start_to_close_timeout=_ACT_TIMEOUT
-        )
+        return await workflow.execute_activity(greet, name, start_to_close_timeout=_ACT_TIMEOUT)
 
 
 @workflow.defn
@@ -182,9 +194,7 @@ class SequenceAndParallel:
             )
         # Two in parallel; the second one is held until the first one's
         # completion has been handled, so the order is the same every time.
-        first = workflow.execute_activity(
-            greet, f"{name}-p0", start_to_close_timeout=_ACT_TIMEOUT
-        )
+        first = workflow.execute_activity(greet, f"{name}-p0", start_to_close_timeout=_ACT_TIMEOUT)
         second = workflow.execute_activity(
             gated_greet, f"{name}-p1", start_to_close_timeout=_ACT_TIMEOUT
         )
@@ -213,7 +223,7 @@ class SignalBeatsTimer:
     async def run(self) -> str:
         try:
             await workflow.wait_condition(lambda: self.approved, timeout=timedelta(seconds=30))
-        except asyncio.TimeoutError:
+        except TimeoutError:  # asyncio's, raised by wait_condition
             return "timed out"
         return "approved"
 
@@ -626,7 +636,7 @@ async def activity_heartbeat_timeout(client: Client, tq: str) -> list[WorkflowHa
         finally:
             gate.release.set()  # let the (already timed out) activity return
         assert isinstance(err.cause, ActivityError)
-        assert isinstance(err.cause.cause, TimeoutError)
+        assert isinstance(err.cause.cause, TemporalTimeoutError)
     return [handle]
 
 
@@ -671,7 +681,7 @@ async def execution_timeout(client: Client, tq: str) -> list[WorkflowHandle]:
             execution_timeout=timedelta(seconds=2),
         )
         err = await expect_failure(handle)
-        assert isinstance(err.cause, TimeoutError)
+        assert isinstance(err.cause, TemporalTimeoutError)
     return [handle]
 
 
@@ -701,24 +711,24 @@ async def workflow_task_fails_twice(client: Client, tq: str) -> list[WorkflowHan
 
 
 SCENARIOS: dict[str, Scenario] = {
-    "return_at_once": return_at_once,
-    "one_activity": one_activity,
-    "sequence_and_parallel": sequence_and_parallel,
-    "timer_fires": timer_fires,
-    "timer_cancelled_by_signal": timer_cancelled_by_signal,
-    "three_signals": three_signals,
-    "signal_during_workflow_task": signal_during_workflow_task,
-    "activity_retries": activity_retries,
-    "activity_non_retryable": activity_non_retryable,
-    "workflow_fails": workflow_fails,
-    "cancel_workflow": cancel_workflow,
-    "terminate_workflow": terminate_workflow,
-    "activity_heartbeat_timeout": activity_heartbeat_timeout,
-    "cancel_activity": cancel_activity,
-    "signal_with_start": signal_with_start,
-    "execution_timeout": execution_timeout,
-    "workflow_task_failure": workflow_task_failure,
-    "workflow_task_fails_twice": workflow_task_fails_twice,
+    "return_at_once": return_at_once,  # (a)
+    "one_activity": one_activity,  # (b)
+    "sequence_and_parallel": sequence_and_parallel,  # (c)
+    "timer_fires": timer_fires,  # (d)
+    "timer_cancelled_by_signal": timer_cancelled_by_signal,  # (d)
+    "three_signals": three_signals,  # (e) one signal while an activity runs
+    "signal_during_workflow_task": signal_during_workflow_task,  # (e) buffered signal
+    "activity_retries": activity_retries,  # (f)
+    "activity_non_retryable": activity_non_retryable,  # (g)
+    "workflow_fails": workflow_fails,  # (h)
+    "cancel_workflow": cancel_workflow,  # (i)
+    "terminate_workflow": terminate_workflow,  # (j)
+    "activity_heartbeat_timeout": activity_heartbeat_timeout,  # (k)
+    "cancel_activity": cancel_activity,  # (l)
+    "signal_with_start": signal_with_start,  # (m)
+    "execution_timeout": execution_timeout,  # (n)
+    "workflow_task_failure": workflow_task_failure,  # (o)
+    "workflow_task_fails_twice": workflow_task_fails_twice,  # (o) second failure unrecorded
 }
 
 

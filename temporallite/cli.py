@@ -1,0 +1,317 @@
+"""The `temporallite` command line: flags, logging, banner, signals.
+
+Imports at module level stay light (click and the stdlib): the server and rich
+are imported inside the command, so `temporallite --version` answers at once
+and `temporallite start` pays only for what it uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+import logging
+import os
+import signal
+import sqlite3
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from temporallite import __version__
+
+if TYPE_CHECKING:
+    from temporallite.config import ServerConfig
+
+LOG_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+}
+EXIT_USAGE = 2  # what click uses for bad flags; start-up failures use it too
+MEMORY_DB = ":memory:"
+
+log = logging.getLogger("temporallite.cli")
+
+
+class StartupError(Exception):
+    """A start-up failure the user can act on: printed as one line, exit 2."""
+
+
+# -- logging -------------------------------------------------------------------
+
+# Attributes every LogRecord has; anything else was passed through `extra=`.
+_RECORD_ATTRS = frozenset(
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
+)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, extras, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _RECORD_ATTRS and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str, fmt: str) -> None:
+    handler: logging.Handler
+    if fmt == "json":
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+    else:
+        from rich.console import Console
+        from rich.logging import RichHandler
+
+        handler = RichHandler(
+            console=Console(stderr=True),
+            show_path=False,
+            log_time_format="%H:%M:%S",
+            rich_tracebacks=False,
+        )
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(LOG_LEVELS[level])
+    # aiosqlite logs every statement at DEBUG: too much even for --log-level debug.
+    logging.getLogger("aiosqlite").setLevel(max(LOG_LEVELS[level], logging.INFO))
+
+
+# -- banner --------------------------------------------------------------------
+
+
+def print_banner(config: ServerConfig, namespaces: Sequence[str], startup_s: float) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("gRPC", f"[cyan]{config.target}[/]")
+    table.add_row("database", config.db_filename or MEMORY_DB)
+    table.add_row("namespaces", ", ".join(namespaces))
+    console.print(
+        f"[bold green]temporallite {__version__}[/] ready in {startup_s * 1000:.0f} ms"
+        " (Ctrl-C to stop)"
+    )
+    console.print(table)
+
+
+# -- serving -------------------------------------------------------------------
+
+
+def _listen_error(config: ServerConfig, exc: OSError) -> StartupError:
+    if exc.errno is not None and exc.errno in errno.errorcode:
+        reason = os.strerror(exc.errno)
+    else:
+        reason = str(exc.strerror or exc)
+    reason = reason[:1].lower() + reason[1:]
+    return StartupError(f"cannot listen on {config.target}: {reason}")
+
+
+async def serve(config: ServerConfig, started_at: float) -> None:
+    """Start the server, print the banner, run until SIGINT/SIGTERM, stop."""
+    from temporallite.server import TemporalLiteServer
+
+    loop = asyncio.get_running_loop()
+    stop_requested = asyncio.Event()
+
+    def request_stop(signame: str) -> None:
+        if stop_requested.is_set():
+            log.warning("received %s again: exiting without a clean shutdown", signame)
+            os._exit(1)
+        log.info("received %s: shutting down", signame)
+        stop_requested.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, request_stop, sig.name)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
+            signal.signal(
+                sig, lambda s, _f: loop.call_soon_threadsafe(request_stop, signal.Signals(s).name)
+            )
+
+    server = TemporalLiteServer(config)
+    try:
+        await server.start()
+    except sqlite3.Error as exc:
+        database = config.db_filename or MEMORY_DB
+        raise StartupError(f"cannot open database {database}: {exc}") from exc
+    except OSError as exc:
+        raise _listen_error(config, exc) from exc
+    except Exception as exc:
+        raise StartupError(f"cannot start: {type(exc).__name__}: {exc}") from exc
+
+    namespaces = ["default", *(ns for ns in config.namespaces if ns != "default")]
+    print_banner(config, namespaces, time.perf_counter() - started_at)
+    if config.log_format == "json":
+        log.info(
+            "server started",
+            extra={
+                "address": config.target,
+                "db": config.db_filename or MEMORY_DB,
+                "namespaces": namespaces,
+            },
+        )
+
+    closed = asyncio.create_task(server.wait_closed())
+    stopping = asyncio.create_task(stop_requested.wait())
+    try:
+        await asyncio.wait({closed, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        closed.cancel()
+        await server.stop()
+    log.info("stopped")
+
+
+def _fail(message: str, exit_code: int = EXIT_USAGE) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(exit_code)
+
+
+def _early_signal(signum: int, _frame: object) -> None:
+    # SIGTERM before the event loop's handlers are installed: treat like Ctrl-C.
+    raise KeyboardInterrupt
+
+
+# -- commands ------------------------------------------------------------------
+
+
+def _validate_namespaces(
+    _ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]
+) -> list[str]:
+    names: list[str] = []
+    for name in value:
+        name = name.strip()
+        if not name:
+            raise click.BadParameter("a namespace name cannot be empty")
+        if name != "default" and name not in names:
+            names.append(name)
+    return names
+
+
+class OneLineErrors(click.Group):
+    """A group whose usage errors are one line on stderr (exit 2), never a
+    usage block or a traceback."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> NoReturn:
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            _fail(f"{exc.format_message().rstrip('.')}{hint}", exc.exit_code)
+        except click.ClickException as exc:
+            _fail(exc.format_message(), exc.exit_code)
+        except click.Abort:
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(
+    cls=OneLineErrors,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(__version__, "--version", "-V", prog_name="temporallite")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """temporallite: a Temporal server in one process, backed by SQLite."""
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+@main.command()
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=7233,
+    show_default=True,
+    help="gRPC port.",
+)
+@click.option("--ip", default="127.0.0.1", show_default=True, help="IP address to bind.")
+@click.option(
+    "--db-filename",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="SQLite file to keep state in (created if missing). Default: in memory.",
+)
+@click.option(
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    callback=_validate_namespaces,
+    help="Namespace to create at start (repeatable). `default` always exists.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(list(LOG_LEVELS)),
+    default="info",
+    show_default=True,
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["pretty", "json"]),
+    default="pretty",
+    show_default=True,
+)
+def start(
+    port: int,
+    ip: str,
+    db_filename: str | None,
+    namespaces: list[str],
+    log_level: str,
+    log_format: str,
+) -> None:
+    """Start a temporallite server."""
+    started_at = time.perf_counter()
+    signal.signal(signal.SIGTERM, _early_signal)
+    from temporallite.config import ServerConfig
+
+    if db_filename == MEMORY_DB or db_filename == "":
+        db_filename = None
+    config = ServerConfig(
+        ip=ip,
+        port=port,
+        db_filename=db_filename,
+        namespaces=namespaces,
+        log_level=log_level,
+        log_format=log_format,
+    )
+    configure_logging(log_level, log_format)
+    try:
+        asyncio.run(serve(config, started_at))
+    except StartupError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        pass  # interrupted while starting: nothing was left running
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
