@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from grpclib.health.service import Health
 from grpclib.server import Server
@@ -45,7 +46,7 @@ class TemporalLiteServer:
             matching = self._matching = Matching()
             engine = self._engine = HistoryEngine(store, matching, Clock())
             workflow_service = WorkflowService(namespaces, engine)
-            services = [
+            services: list[Any] = [
                 DescriptorService(
                     workflow_pb2.DESCRIPTOR.services_by_name["WorkflowService"], workflow_service
                 ),

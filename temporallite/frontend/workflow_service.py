@@ -31,6 +31,7 @@ from temporallite.frontend.namespace_api import NamespaceApi
 from temporallite.history import activity, workflow_task
 from temporallite.history.engine import HistoryEngine
 from temporallite.history.executions import Executions
+from temporallite.history.lifecycle import Signal
 from temporallite.history.mutable_state import ActivityInfo
 from temporallite.history.task_token import TaskToken
 from temporallite.history.transaction import Transaction
@@ -128,7 +129,13 @@ class WorkflowService(NamespaceApi):
         check.payloads_size(request.signal_input)
         if not start.request_id:
             start.request_id = str(uuid.uuid4())
-        run_id, started, _ = await self.executions.start(ns, start, signal=request)
+        sig = Signal(
+            request.signal_name,
+            request.signal_input if request.HasField("signal_input") else None,
+            request.identity,
+            request.header if request.HasField("header") else None,
+        )
+        run_id, started, _ = await self.executions.start(ns, start, signal=sig)
         return wsv.SignalWithStartWorkflowExecutionResponse(run_id=run_id, started=started)
 
     async def signal_workflow_execution(
@@ -139,15 +146,14 @@ class WorkflowService(NamespaceApi):
         check.required(request.signal_name, "SignalName is not set on request.")
         check.max_length(request.signal_name, "SignalName length exceeds limit.")
         check.payloads_size(request.input)
-        await self.executions.signal(
-            ns,
-            request.workflow_execution,
+        sig = Signal(
             request.signal_name,
             request.input if request.HasField("input") else None,
             request.identity,
             request.header if request.HasField("header") else None,
             request.request_id,
         )
+        await self.executions.signal(ns, request.workflow_execution, sig)
         return wsv.SignalWorkflowExecutionResponse()
 
     async def request_cancel_workflow_execution(

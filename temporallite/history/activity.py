@@ -19,7 +19,7 @@ from temporallite.history.transaction import Task, Transaction
 
 ET = EventType
 
-TIMEOUT_NAMES = {
+TIMEOUT_NAMES: dict[int, str] = {
     TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE: "StartToClose",
     TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START: "ScheduleToStart",
     TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE: "ScheduleToClose",

@@ -18,7 +18,6 @@ from temporalio.api.history.v1 import History
 from temporalio.api.workflowservice.v1 import (
     GetWorkflowExecutionHistoryRequest,
     GetWorkflowExecutionHistoryResponse,
-    SignalWithStartWorkflowExecutionRequest,
     StartWorkflowExecutionRequest,
 )
 
@@ -61,7 +60,7 @@ class Executions:
 
     async def start(
         self, ns: Namespace, request: StartWorkflowExecutionRequest,
-        signal: SignalWithStartWorkflowExecutionRequest | None = None,
+        signal: lifecycle.Signal | None = None,
     ) -> tuple[str, bool, int]:
         """Start a run (or find the one this request already started).
         Returns (run id, started, status)."""
@@ -78,9 +77,7 @@ class Executions:
             tx = Transaction(ms, now)
             lifecycle.start(tx, request)
             if signal is not None:
-                lifecycle.signal(tx, signal.signal_name,
-                                 signal.signal_input if signal.HasField("signal_input") else None,
-                                 signal.identity, signal.header if signal.HasField("header") else None)
+                lifecycle.signal(tx, signal)
             batch = WriteBatch()
             batch.add(
                 "INSERT OR REPLACE INTO current_executions (namespace_id, workflow_id, run_id)"
@@ -103,7 +100,7 @@ class Executions:
         ns: Namespace,
         request: StartWorkflowExecutionRequest,
         current: MutableState,
-        signal: SignalWithStartWorkflowExecutionRequest | None,
+        signal: lifecycle.Signal | None,
         new_run_id: str,
     ) -> tuple[str, bool, int] | None:
         """None: go on and start a new run. Otherwise the answer to give."""
@@ -117,10 +114,9 @@ class Executions:
                 policy = Conflict.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
             if policy == Conflict.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
                 if signal is not None:
-                    await self._signal_locked(current, signal.signal_name,
-                                              signal.signal_input if signal.HasField("signal_input") else None,
-                                              signal.identity,
-                                              signal.header if signal.HasField("header") else None)
+                    tx = Transaction(current, self.engine.clock.now())
+                    lifecycle.signal(tx, signal)
+                    await self.engine.commit(tx)
                 return current.run_id, False, current.status
             if policy == Conflict.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
                 tx = Transaction(current, self.engine.clock.now())
@@ -159,24 +155,16 @@ class Executions:
 
     # ---- signals, cancel, terminate --------------------------------------
 
-    async def _signal_locked(
-        self, ms: MutableState, name: str, payloads: object, identity: str, header: object
-    ) -> None:
-        tx = Transaction(ms, self.engine.clock.now())
-        lifecycle.signal(tx, name, payloads, identity, header)
-        await self.engine.commit(tx)
-
     async def signal(
-        self, ns: Namespace, execution: WorkflowExecution, name: str, payloads: object,
-        identity: str, header: object, request_id: str,
+        self, ns: Namespace, execution: WorkflowExecution, sig: lifecycle.Signal
     ) -> None:
         def transition(tx: Transaction) -> None:
             _require_open(tx.ms)
-            if request_id and request_id in tx.ms.signal_request_ids:
+            if sig.request_id and sig.request_id in tx.ms.signal_request_ids:
                 return
-            if request_id:
-                tx.ms.signal_request_ids.append(request_id)
-            lifecycle.signal(tx, name, payloads, identity, header)
+            if sig.request_id:
+                tx.ms.signal_request_ids.append(sig.request_id)
+            lifecycle.signal(tx, sig)
 
         await self.engine.update(ns.id, execution.workflow_id, execution.run_id, transition)
 

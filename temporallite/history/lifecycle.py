@@ -3,7 +3,9 @@ timeouts and the close that ends a run."""
 
 from __future__ import annotations
 
-from temporalio.api.common.v1 import WorkflowExecution
+from dataclasses import dataclass
+
+from temporalio.api.common.v1 import Header, Payloads, WorkflowExecution
 from temporalio.api.enums.v1 import EventType, RetryState, WorkflowExecutionStatus
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest
@@ -19,7 +21,7 @@ S = WorkflowExecutionStatus
 DEFAULT_WORKFLOW_TASK_TIMEOUT = 10.0
 MAX_WORKFLOW_TASK_TIMEOUT = 120.0
 
-CLOSE_STATUS = {
+CLOSE_STATUS: dict[int, int] = {
     ET.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: S.WORKFLOW_EXECUTION_STATUS_COMPLETED,
     ET.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: S.WORKFLOW_EXECUTION_STATUS_FAILED,
     ET.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: S.WORKFLOW_EXECUTION_STATUS_CANCELED,
@@ -121,15 +123,22 @@ def close(tx: Transaction, event_type: int, **attrs: object) -> None:
     tx.visibility_changed = True
 
 
-def signal(
-    tx: Transaction, name: str, payloads: object, identity: str, header: object
-) -> None:
+@dataclass
+class Signal:
+    name: str
+    input: Payloads | None
+    identity: str
+    header: Header | None
+    request_id: str = ""
+
+
+def signal(tx: Transaction, sig: Signal) -> None:
     tx.add_or_buffer(
         ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
-        signal_name=name,
-        input=payloads,
-        identity=identity,
-        header=header,
+        signal_name=sig.name,
+        input=sig.input,
+        identity=sig.identity,
+        header=sig.header,
     )
     workflow_task.schedule(tx)
 

@@ -187,5 +187,5 @@ def _decode(tp: Any, value: Any) -> Any:
         hints = _HINTS.get(tp)  # type: ignore[arg-type]
         if hints is None:
             hints = _HINTS[tp] = typing.get_type_hints(tp)  # type: ignore[index]
-        return tp(**{k: _decode(hints[k], v) for k, v in value.items() if k in hints})
+        return tp(**{k: _decode(hints[k], v) for k, v in value.items() if k in hints})  # type: ignore[operator]
     return value

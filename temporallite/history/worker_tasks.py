@@ -4,6 +4,7 @@ answering them; and the timers that fire on tasks."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from temporalio.api.common.v1 import Payloads, WorkflowExecution
 from temporalio.api.enums.v1 import TaskQueueKind, TimeoutType, WorkflowTaskFailedCause
@@ -27,6 +28,9 @@ from temporallite.history.task_token import TaskToken
 from temporallite.history.timers import TimerKey
 from temporallite.history.transaction import Task, Transaction
 from temporallite.namespaces import Namespace
+
+_ActivityFinder = Callable[[MutableState], "ActivityInfo | None"]
+_ActivityChange = Callable[[Transaction, ActivityInfo], None]
 
 WFT_NOT_FOUND = "Workflow task not found."
 ACTIVITY_NOT_FOUND = "Activity task not found."
@@ -314,8 +318,6 @@ class WorkerTasks:
         )
 
 
-_ActivityFinder = "Callable[[MutableState], ActivityInfo | None]"
-_ActivityChange = "Callable[[Transaction, ActivityInfo], None]"
 
 
 class _Stale(Exception):

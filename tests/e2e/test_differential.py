@@ -64,7 +64,9 @@ async def test_same_history_as_reference(
         expected = normalize(await ref.fetch_history())
         actual = normalize(await ours.fetch_history())
         report = diff(expected, actual, a_name="reference", b_name="under test")
-        assert expected == actual, (
-            f"scenario {name!r}, workflow {index} ({ours.id}):\n{report}\n\n"
-            f"reference history:\n{format_history(expected)}"
-        )
+        if expected != actual:
+            pytest.fail(
+                f"scenario {name!r}, workflow {index} ({ours.id}):\n{report}\n\n"
+                f"reference history:\n{format_history(expected)}",
+                pytrace=False,
+            )
