@@ -7,15 +7,12 @@ and `temporallite start` pays only for what it uses.
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import json
 import logging
 import os
 import signal
-import sqlite3
 import sys
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -98,22 +95,20 @@ def configure_logging(level: str, fmt: str) -> None:
 # -- banner --------------------------------------------------------------------
 
 
-def print_banner(config: ServerConfig, namespaces: Sequence[str], startup_s: float) -> None:
+def print_banner(config: ServerConfig, namespaces: Sequence[str]) -> None:
     from rich.console import Console
-    from rich.table import Table
+    from rich.markup import escape
 
-    console = Console(highlight=False)
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold")
-    table.add_column()
-    table.add_row("gRPC", f"[cyan]{config.target}[/]")
-    table.add_row("database", config.db_filename or MEMORY_DB)
-    table.add_row("namespaces", ", ".join(namespaces))
-    console.print(
-        f"[bold green]temporallite {__version__}[/] ready in {startup_s * 1000:.0f} ms"
-        " (Ctrl-C to stop)"
-    )
-    console.print(table)
+    # soft_wrap: never truncate or pad a long path to the terminal width.
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(f"[bold green]temporallite {__version__}[/] is ready (Ctrl-C to stop)")
+    rows = {
+        "gRPC": f"[cyan]{config.target}[/]",
+        "database": escape(config.db_filename or MEMORY_DB),
+        "namespaces": escape(", ".join(namespaces)),
+    }
+    for label, value in rows.items():
+        console.print(f"  [bold]{label:<12}[/]{value}")
 
 
 # -- serving -------------------------------------------------------------------
@@ -128,8 +123,11 @@ def _listen_error(config: ServerConfig, exc: OSError) -> StartupError:
     return StartupError(f"cannot listen on {config.target}: {reason}")
 
 
-async def serve(config: ServerConfig, started_at: float) -> None:
+async def serve(config: ServerConfig) -> None:
     """Start the server, print the banner, run until SIGINT/SIGTERM, stop."""
+    import asyncio
+    import sqlite3
+
     from temporallite.server import TemporalLiteServer
 
     loop = asyncio.get_running_loop()
@@ -146,9 +144,7 @@ async def serve(config: ServerConfig, started_at: float) -> None:
         try:
             loop.add_signal_handler(sig, request_stop, sig.name)
         except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
-            signal.signal(
-                sig, lambda s, _f: loop.call_soon_threadsafe(request_stop, signal.Signals(s).name)
-            )
+            signal.signal(sig, lambda s, _f: loop.call_soon_threadsafe(request_stop, signal.Signals(s).name))
 
     server = TemporalLiteServer(config)
     try:
@@ -162,7 +158,7 @@ async def serve(config: ServerConfig, started_at: float) -> None:
         raise StartupError(f"cannot start: {type(exc).__name__}: {exc}") from exc
 
     namespaces = ["default", *(ns for ns in config.namespaces if ns != "default")]
-    print_banner(config, namespaces, time.perf_counter() - started_at)
+    print_banner(config, namespaces)
     if config.log_format == "json":
         log.info(
             "server started",
@@ -173,13 +169,12 @@ async def serve(config: ServerConfig, started_at: float) -> None:
             },
         )
 
-    closed = asyncio.create_task(server.wait_closed())
-    stopping = asyncio.create_task(stop_requested.wait())
+    # The server only closes through stop(). Never wait on a task around
+    # server.wait_closed() here: cancelling it would cancel grpclib's own
+    # "closed" future and break the stop() below.
     try:
-        await asyncio.wait({closed, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        await stop_requested.wait()
     finally:
-        stopping.cancel()
-        closed.cancel()
         await server.stop()
     log.info("stopped")
 
@@ -197,9 +192,7 @@ def _early_signal(signum: int, _frame: object) -> None:
 # -- commands ------------------------------------------------------------------
 
 
-def _validate_namespaces(
-    _ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]
-) -> list[str]:
+def _validate_namespaces(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> list[str]:
     names: list[str] = []
     for name in value:
         name = name.strip()
@@ -290,7 +283,8 @@ def start(
     log_format: str,
 ) -> None:
     """Start a temporallite server."""
-    started_at = time.perf_counter()
+    import asyncio
+
     signal.signal(signal.SIGTERM, _early_signal)
     from temporallite.config import ServerConfig
 
@@ -306,9 +300,15 @@ def start(
     )
     configure_logging(log_level, log_format)
     try:
-        asyncio.run(serve(config, started_at))
+        asyncio.run(serve(config))
     except StartupError as exc:
-        _fail(str(exc))
+        click.echo(f"error: {exc}", err=True)
+        # A failed start can leave a non-daemon thread behind (an aiosqlite
+        # connection that Store.open did not close), and sys.exit would wait
+        # for it forever. Nothing else is left to clean up: leave at once.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_USAGE)
     except KeyboardInterrupt:
         pass  # interrupted while starting: nothing was left running
 

@@ -28,7 +28,7 @@ from temporallite.clock import to_duration, to_timestamp
 from temporallite.errors import InvalidArgument, NamespaceNotFound
 from temporallite.frontend import validation as check
 from temporallite.frontend.namespace_api import NamespaceApi
-from temporallite.history import activity, workflow_task
+from temporallite.history import activity
 from temporallite.history.engine import HistoryEngine
 from temporallite.history.executions import Executions
 from temporallite.history.lifecycle import Signal
@@ -354,7 +354,6 @@ def _completer(request: object) -> object:
 
     def change(tx: Transaction, info: ActivityInfo) -> None:
         activity.complete(tx, info, result, request.identity)  # type: ignore[attr-defined]
-        workflow_task.schedule(tx)
 
     return change
 
@@ -367,7 +366,6 @@ def _failer(request: object) -> object:
             else None
         )
         activity.fail(tx, info, request.failure, request.identity, details)  # type: ignore[attr-defined]
-        workflow_task.schedule(tx)
 
     return change
 
@@ -377,7 +375,6 @@ def _canceler(request: object) -> object:
 
     def change(tx: Transaction, info: ActivityInfo) -> None:
         activity.canceled(tx, info, details, request.identity)  # type: ignore[attr-defined]
-        workflow_task.schedule(tx)
 
     return change
 

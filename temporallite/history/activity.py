@@ -159,6 +159,7 @@ def _close(tx: Transaction, info: ActivityInfo, event_type: int, **attrs: object
         **attrs,  # type: ignore[arg-type]
     )
     del tx.ms.activities[info.scheduled_event_id]
+    tx.needs_workflow_task = True
 
 
 def complete(tx: Transaction, info: ActivityInfo, result: Payloads | None, identity: str) -> None:
@@ -219,6 +220,7 @@ def fail(
 def time_out(tx: Transaction, info: ActivityInfo, timeout_type: int) -> None:
     failure = Failure(
         message=f"activity {TIMEOUT_NAMES[timeout_type]} timeout",
+        source="Server",
         timeout_failure_info=TimeoutFailureInfo(timeout_type=timeout_type),  # type: ignore[arg-type]
     )
     if info.heartbeat_details:

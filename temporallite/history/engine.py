@@ -13,7 +13,7 @@ from temporalio.api.history.v1 import History, HistoryEvent
 
 from temporallite.clock import Clock
 from temporallite.errors import NotFound, workflow_not_found
-from temporallite.history import activity
+from temporallite.history import activity, workflow_task
 from temporallite.history.mutable_state import MutableState
 from temporallite.history.timers import TimerKey, TimerQueue
 from temporallite.history.transaction import Task, Transaction
@@ -124,6 +124,8 @@ class HistoryEngine:
     async def commit(self, tx: Transaction, batch: WriteBatch | None = None) -> None:
         """Persist the transaction, then dispatch what it produced."""
         ms = tx.ms
+        if tx.needs_workflow_task:
+            workflow_task.schedule(tx)
         batch = batch or WriteBatch()
         if tx.events:
             blob = History(events=tx.events).SerializeToString()

@@ -75,9 +75,7 @@ class Executions:
             now = engine.clock.now()
             ms = lifecycle.new_mutable_state(ns.id, ns.name, run_id, request, now)
             tx = Transaction(ms, now)
-            lifecycle.start(tx, request)
-            if signal is not None:
-                lifecycle.signal(tx, signal)
+            lifecycle.start(tx, request, signal)
             batch = WriteBatch()
             batch.add(
                 "INSERT OR REPLACE INTO current_executions (namespace_id, workflow_id, run_id)"

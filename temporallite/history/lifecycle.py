@@ -31,6 +31,15 @@ CLOSE_STATUS: dict[int, int] = {
 }
 
 
+@dataclass
+class Signal:
+    name: str
+    input: Payloads | None
+    identity: str
+    header: Header | None
+    request_id: str = ""
+
+
 def new_mutable_state(
     namespace_id: str, namespace: str, run_id: str, request: StartWorkflowExecutionRequest,
     now: float,
@@ -70,8 +79,11 @@ def new_mutable_state(
     )
 
 
-def start(tx: Transaction, request: StartWorkflowExecutionRequest) -> None:
-    """Write WorkflowExecutionStarted and schedule the first workflow task."""
+def start(
+    tx: Transaction, request: StartWorkflowExecutionRequest, first_signal: Signal | None = None
+) -> None:
+    """Write WorkflowExecutionStarted (and the signal of a signal-with-start)
+    and schedule the first workflow task unless the start is delayed."""
     ms = tx.ms
     delay = duration_seconds(request.workflow_start_delay)
     event = tx.add(
@@ -105,6 +117,8 @@ def start(tx: Transaction, request: StartWorkflowExecutionRequest) -> None:
     if request.completion_callbacks:
         attrs.completion_callbacks.extend(request.completion_callbacks)
     tx.visibility_changed = True
+    if first_signal is not None:
+        _add_signaled(tx, first_signal)
     if not delay:
         workflow_task.schedule(tx)
 
@@ -123,16 +137,12 @@ def close(tx: Transaction, event_type: int, **attrs: object) -> None:
     tx.visibility_changed = True
 
 
-@dataclass
-class Signal:
-    name: str
-    input: Payloads | None
-    identity: str
-    header: Header | None
-    request_id: str = ""
-
-
 def signal(tx: Transaction, sig: Signal) -> None:
+    _add_signaled(tx, sig)
+    workflow_task.schedule(tx)
+
+
+def _add_signaled(tx: Transaction, sig: Signal) -> None:
     tx.add_or_buffer(
         ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
         signal_name=sig.name,
@@ -140,7 +150,6 @@ def signal(tx: Transaction, sig: Signal) -> None:
         identity=sig.identity,
         header=sig.header,
     )
-    workflow_task.schedule(tx)
 
 
 def request_cancel(tx: Transaction, cause: str, identity: str) -> None:
@@ -164,11 +173,7 @@ def terminate(tx: Transaction, reason: str, details: object, identity: str) -> N
 
 def time_out(tx: Transaction) -> None:
     tx.flush_buffer() if tx.ms.workflow_task is None else None
-    close(
-        tx,
-        ET.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
-        retry_state=RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
-    )
+    close(tx, ET.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT, retry_state=RetryState.RETRY_STATE_TIMEOUT)
 
 
 def execution_ref(ms: MutableState) -> WorkflowExecution:

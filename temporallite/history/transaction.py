@@ -63,6 +63,9 @@ class Transaction:
     events: list[HistoryEvent] = field(default_factory=list)
     tasks: list[Task] = field(default_factory=list)
     visibility_changed: bool = False
+    # Set when the workflow has new events to see; scheduled at commit, after
+    # every other event of the transition.
+    needs_workflow_task: bool = False
     # Extra callbacks the engine runs after commit (e.g. continue a new run).
     after_commit: list[Any] = field(default_factory=list)
 

@@ -392,5 +392,4 @@ def _on_activity_timeout(tx: Transaction, key: TimerKey) -> None:
     for kind, deadline in activity.timeout_deadlines(info):
         if kind == timeout_type and deadline <= tx.now + 1e-3:
             activity.time_out(tx, info, timeout_type)
-            workflow_task.schedule(tx)
             return

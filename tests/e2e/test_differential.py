@@ -44,9 +44,7 @@ async def reference_client(reference_target: str) -> Client:
 
 async def _run(name: str, which: str, client: Client, task_queue: str) -> list[WorkflowHandle]:
     try:
-        return await asyncio.wait_for(
-            scenarios.SCENARIOS[name](client, task_queue), SCENARIO_TIMEOUT_S
-        )
+        return await asyncio.wait_for(scenarios.SCENARIOS[name](client, task_queue), SCENARIO_TIMEOUT_S)
     except TimeoutError:
         pytest.fail(f"scenario {name!r} did not finish within {SCENARIO_TIMEOUT_S}s on {which}")
 

@@ -36,6 +36,19 @@ def find_temporal_binary() -> str | None:
     return shutil.which("temporal")
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: have Linux kill the server if the test
+    process dies without cleaning up (killed, crashed)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+    except Exception:  # noqa: BLE001 - best effort only
+        pass
+
+
 class DevServerError(RuntimeError):
     pass
 
@@ -99,6 +112,7 @@ async def dev_server(
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
     log.close()
     try:
@@ -106,19 +120,13 @@ async def dev_server(
         last_error: BaseException | None = None
         while True:
             if proc.poll() is not None:
-                raise DevServerError(
-                    f"temporal dev server exited with {proc.returncode}:\n{_tail(log_path)}"
-                )
+                raise DevServerError(f"temporal dev server exited with {proc.returncode}:\n{_tail(log_path)}")
             try:
-                client = await asyncio.wait_for(
-                    Client.connect(target, namespace="default"), timeout=5
-                )
+                client = await asyncio.wait_for(Client.connect(target, namespace="default"), timeout=5)
                 # Connecting checks the server is up; make sure the default
                 # namespace answers too before handing the server out.
                 await asyncio.wait_for(
-                    client.workflow_service.describe_namespace(
-                        DescribeNamespaceRequest(namespace="default")
-                    ),
+                    client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace="default")),
                     timeout=5,
                 )
                 break

@@ -441,12 +441,9 @@ def diff(
     a, b = list(a), list(b)
     if a == b:
         return ""
-    first = next(
-        (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
-    )
+    first = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
     lines = [
-        f"histories differ from event {first + 1} on "
-        f"({a_name}: {len(a)} events, {b_name}: {len(b)} events)"
+        f"histories differ from event {first + 1} on ({a_name}: {len(a)} events, {b_name}: {len(b)} events)"
     ]
     if first < len(a) and first < len(b):
         lines.append(f"  {a_name:>12}: {format_event(a[first])}")
@@ -458,8 +455,7 @@ def diff(
             for key in sorted(set(da) | set(db)):
                 if da.get(key) != db.get(key):
                     lines.append(
-                        f"    {key}: {a_name}={_fmt_value(da.get(key))} "
-                        f"{b_name}={_fmt_value(db.get(key))}"
+                        f"    {key}: {a_name}={_fmt_value(da.get(key))} {b_name}={_fmt_value(db.get(key))}"
                     )
     elif first < len(a):
         lines.append(f"  only in {a_name}: {format_event(a[first])}")

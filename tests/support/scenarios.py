@@ -188,16 +188,12 @@ class SequenceAndParallel:
         results = []
         for i in range(3):
             results.append(
-                await workflow.execute_activity(
-                    greet, f"{name}-{i}", start_to_close_timeout=_ACT_TIMEOUT
-                )
+                await workflow.execute_activity(greet, f"{name}-{i}", start_to_close_timeout=_ACT_TIMEOUT)
             )
         # Two in parallel; the second one is held until the first one's
         # completion has been handled, so the order is the same every time.
         first = workflow.execute_activity(greet, f"{name}-p0", start_to_close_timeout=_ACT_TIMEOUT)
-        second = workflow.execute_activity(
-            gated_greet, f"{name}-p1", start_to_close_timeout=_ACT_TIMEOUT
-        )
+        second = workflow.execute_activity(gated_greet, f"{name}-p1", start_to_close_timeout=_ACT_TIMEOUT)
         results.extend(await asyncio.gather(first, second))
         return results
 
@@ -240,9 +236,7 @@ class ThreeSignals:
     @workflow.run
     async def run(self) -> list[str]:
         await workflow.wait_condition(lambda: len(self.items) >= 1)
-        await workflow.execute_activity(
-            gated_greet, self.items[0], start_to_close_timeout=_ACT_TIMEOUT
-        )
+        await workflow.execute_activity(gated_greet, self.items[0], start_to_close_timeout=_ACT_TIMEOUT)
         await workflow.wait_condition(lambda: len(self.items) >= 3)
         return self.items
 
