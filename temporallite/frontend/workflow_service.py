@@ -264,7 +264,9 @@ class WorkflowService(NamespaceApi):
     async def shutdown_worker(
         self, request: wsv.ShutdownWorkerRequest
     ) -> wsv.ShutdownWorkerResponse:
-        self.namespaces.get(request.namespace)
+        ns = self.namespaces.get(request.namespace)
+        if request.sticky_task_queue:
+            self.engine.matching.unload_sticky(ns.id, request.sticky_task_queue)
         return wsv.ShutdownWorkerResponse()
 
     # ---- activity tasks ---------------------------------------------------

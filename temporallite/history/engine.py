@@ -235,10 +235,7 @@ def pending_tasks(ms: MutableState, now: float) -> list[Task]:
         return tasks
     wft = ms.workflow_task
     if wft is not None and not wft.started:
-        tasks.append(
-            Task("workflow", ms.namespace_id, wft.task_queue, ms.workflow_id, ms.run_id,
-                 wft.scheduled_event_id, wft.attempt)
-        )
+        tasks.append(workflow_task.dispatch_task(ms, wft))
     for info in ms.activities.values():
         if not info.started and info.scheduled_time <= now:
             tasks.append(

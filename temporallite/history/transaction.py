@@ -54,6 +54,8 @@ class Task:
     run_id: str
     scheduled_event_id: int
     attempt: int
+    # For a sticky workflow task: the normal queue to fall back to.
+    normal_task_queue: str = ""
 
 
 @dataclass

@@ -51,9 +51,14 @@ def schedule(tx: Transaction, attempt: int = 1) -> None:
     if kind == TaskQueueKind.TASK_QUEUE_KIND_STICKY and ms.sticky_schedule_to_start_timeout:
         task.schedule_to_start_deadline = tx.now + ms.sticky_schedule_to_start_timeout
     ms.workflow_task = task
-    tx.tasks.append(
-        Task("workflow", ms.namespace_id, name, ms.workflow_id, ms.run_id, task.scheduled_event_id,
-             attempt)
+    tx.tasks.append(dispatch_task(ms, task))
+
+
+def dispatch_task(ms: MutableState, task: WorkflowTaskInfo) -> Task:
+    sticky = task.task_queue_kind == TaskQueueKind.TASK_QUEUE_KIND_STICKY
+    return Task(
+        "workflow", ms.namespace_id, task.task_queue, ms.workflow_id, ms.run_id,
+        task.scheduled_event_id, task.attempt, normal_task_queue=ms.task_queue if sticky else "",
     )
 
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from temporallite.history.transaction import Task
 
 # The real server answers an empty poll after a minute less a second.
 POLL_TIMEOUT = 59.0
+# A sticky queue nobody polled for this long has lost its worker: its tasks
+# go to the normal queue (the real server's StickyPollerUnavailableWindow).
+STICKY_POLLER_UNAVAILABLE_WINDOW = 10.0
 
 
 @dataclass
@@ -40,6 +43,8 @@ class Matching:
         return queue
 
     def add_task(self, task: Task) -> None:
+        if task.normal_task_queue and not self._sticky_worker_available(task):
+            task = replace(task, task_queue=task.normal_task_queue, normal_task_queue="")
         queue = self._queue(task.namespace_id, task.task_queue, task.kind)
         while queue.pollers:
             poller = queue.pollers.popleft()
@@ -73,17 +78,27 @@ class Matching:
             if poller in queue.pollers:
                 queue.pollers.remove(poller)
 
+    def _sticky_worker_available(self, task: Task) -> bool:
+        queue = self._queues.get((task.namespace_id, task.task_queue, task.kind))
+        if queue is None:
+            return False
+        recently = asyncio.get_running_loop().time() - queue.last_poll_time
+        return bool(queue.pollers) or recently < STICKY_POLLER_UNAVAILABLE_WINDOW
+
+    def unload_sticky(self, namespace_id: str, name: str) -> None:
+        """A worker shut down: its sticky queue's tasks go to their normal queues."""
+        queue = self._queues.pop((namespace_id, name, "workflow"), None)
+        if queue is None:
+            return
+        for poller in queue.pollers:
+            if not poller.done():
+                poller.cancel()
+        for task in queue.backlog:
+            self.add_task(task)
+
     def backlog_size(self, namespace_id: str, name: str, kind: str) -> int:
         queue = self._queues.get((namespace_id, name, kind))
         return len(queue.backlog) if queue else 0
-
-    def has_recent_poller(self, namespace_id: str, name: str, kind: str, within: float) -> bool:
-        queue = self._queues.get((namespace_id, name, kind))
-        if queue is None:
-            return False
-        return bool(queue.pollers) or (
-            asyncio.get_running_loop().time() - queue.last_poll_time < within
-        )
 
     def close(self) -> None:
         """Answer every waiting poll empty (server shutdown)."""
