@@ -28,12 +28,17 @@ TIMEOUT_NAMES: dict[int, str] = {
 
 
 class CommandError(Exception):
-    """A command that does not fit: fails the workflow task with `cause`."""
+    """A command that does not fit: fails the workflow task with `cause`.
+    The worker hears '<CauseName>: <message>', as from the real server."""
 
-    def __init__(self, cause: int, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, cause: int, message: str = "") -> None:
+        from temporalio.api.enums.v1 import WorkflowTaskFailedCause
+
+        name = WorkflowTaskFailedCause.Name(cause).removeprefix("WORKFLOW_TASK_FAILED_CAUSE_")  # type: ignore[arg-type]
+        cause_name = "".join(part.capitalize() for part in name.split("_"))
         self.cause = cause
-        self.message = message
+        self.message = f"{cause_name}: {message}" if message else cause_name
+        super().__init__(self.message)
 
 
 def schedule(
@@ -44,9 +49,9 @@ def schedule(
     ms = tx.ms
     bad = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES
     if not attrs.activity_id:
-        raise CommandError(bad, "ActivityId is not set on command.")
+        raise CommandError(bad, "ActivityId is not set on ScheduleActivityTaskCommand.")
     if not attrs.activity_type.name:
-        raise CommandError(bad, "ActivityType is not set on command.")
+        raise CommandError(bad, "ActivityType is not set on ScheduleActivityTaskCommand.")
     if ms.activity_by_id(attrs.activity_id) is not None:
         raise CommandError(bad, f"Activity with id {attrs.activity_id} already exists.")
     schedule_to_close = duration_seconds(attrs.schedule_to_close_timeout)

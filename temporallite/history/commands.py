@@ -73,10 +73,10 @@ def _start_timer(tx: Transaction, command: Command, completed: int) -> None:
     attrs = command.start_timer_command_attributes
     bad = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES
     if not attrs.timer_id:
-        raise CommandError(bad, "TimerId is not set on command.")
+        raise CommandError(bad, "TimerId is not set on StartTimerCommand.")
     seconds = duration_seconds(attrs.start_to_fire_timeout)
     if seconds <= 0:
-        raise CommandError(bad, "A valid StartToFireTimeout is not set on command.")
+        raise CommandError(bad, "A valid StartToFireTimeout is not set on StartTimerCommand.")
     if attrs.timer_id in tx.ms.timers:
         raise CommandError(bad, f"Timer with id {attrs.timer_id} already exists.")
     event = tx.add(

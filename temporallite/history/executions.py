@@ -28,7 +28,7 @@ from temporallite.errors import (
     NotFound,
     WorkflowAlreadyStarted,
 )
-from temporallite.history import lifecycle
+from temporallite.history import lifecycle, workflow_task
 from temporallite.history.engine import HistoryEngine
 from temporallite.history.mutable_state import MutableState
 from temporallite.history.payloads import json_payload
@@ -249,6 +249,10 @@ class Executions:
         token = b""
         if end < ms.next_event_id or (ms.is_open and request.wait_new_event):
             token = _history_token(ms.run_id, end)
+        if end == ms.next_event_id and ms.workflow_task is not None:
+            # As the real server: a transient task's events close the history,
+            # so a worker paging through its task's history sees them.
+            events.extend(workflow_task.transient_events(ms.workflow_task, ms))
         return GetWorkflowExecutionHistoryResponse(
             history=History(events=events), next_page_token=token
         )

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from temporalio.api.common.v1 import Payloads, WorkflowExecution
 from temporalio.api.enums.v1 import TaskQueueKind, TimeoutType, WorkflowTaskFailedCause
-from temporalio.api.failure.v1 import Failure
+from temporalio.api.failure.v1 import Failure, ServerFailureInfo
 from temporalio.api.history.v1 import History
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
@@ -18,7 +18,7 @@ from temporalio.api.workflowservice.v1 import (
 )
 
 from temporallite.clock import to_duration, to_timestamp
-from temporallite.errors import WORKFLOW_COMPLETED, NotFound
+from temporallite.errors import WORKFLOW_COMPLETED, InvalidArgument, NotFound
 from temporallite.history import activity, commands, lifecycle, workflow_task
 from temporallite.history.activity import CommandError
 from temporallite.history.engine import HistoryEngine
@@ -153,13 +153,9 @@ class WorkerTasks:
             if closes and ms.buffered_events:
                 # New events arrived while the worker decided to close: it must
                 # see them first.
-                workflow_task.fail(
-                    tx,
-                    WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
-                    None,
-                    request.identity,
+                raise _BadCommand(
+                    CommandError(WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND)
                 )
-                return
             extra: dict[str, object] = {"binary_checksum": request.binary_checksum}
             if request.HasField("sdk_metadata"):
                 extra["sdk_metadata"] = request.sdk_metadata
@@ -190,15 +186,15 @@ class WorkerTasks:
     async def _fail_for_bad_command(
         self, ns: Namespace, token: TaskToken, error: CommandError, identity: str
     ) -> None:
-        from temporalio.api.failure.v1 import ApplicationFailureInfo
-
-        failure = Failure(message=error.message, application_failure_info=ApplicationFailureInfo())
+        """Fail the task (nothing of the completion is kept) and tell the worker."""
+        failure = Failure(message=error.message, server_failure_info=ServerFailureInfo())
 
         def transition(tx: Transaction) -> None:
             self._current_workflow_task(tx, token)
             workflow_task.fail(tx, error.cause, failure, identity)
 
         await self.engine.update(ns.id, token.workflow_id, token.run_id, transition)
+        raise InvalidArgument(error.message)
 
     async def respond_workflow_task_failed(
         self, ns: Namespace, token: TaskToken, cause: int, failure: Failure | None, identity: str

@@ -14,7 +14,7 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.taskqueue.v1 import TaskQueue
 
-from temporallite.clock import to_duration
+from temporallite.clock import to_duration, to_timestamp
 from temporallite.history.mutable_state import MutableState, WorkflowTaskInfo
 from temporallite.history.transaction import Task, Transaction
 
@@ -112,13 +112,24 @@ def record_started(tx: Transaction, identity: str, request_id: str) -> WorkflowT
     return task
 
 
-def transient_events(task: WorkflowTaskInfo) -> list[HistoryEvent]:
-    if not task.transient_started:
-        return []
-    return [
-        HistoryEvent.FromString(task.transient_scheduled),
-        HistoryEvent.FromString(task.transient_started),
-    ]
+def transient_events(task: WorkflowTaskInfo, ms: MutableState | None = None) -> list[HistoryEvent]:
+    """A transient attempt's events: scheduled (and started), not in history.
+    With `ms`, a transient task not yet started yields its scheduled event."""
+    if task.transient_started:
+        return [
+            HistoryEvent.FromString(task.transient_scheduled),
+            HistoryEvent.FromString(task.transient_started),
+        ]
+    if ms is not None and task.attempt > 1 and task.scheduled_event_id == ms.next_event_id:
+        scheduled = HistoryEvent(event_id=task.scheduled_event_id)
+        scheduled.event_type = ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED
+        scheduled.event_time.CopyFrom(to_timestamp(task.scheduled_time))
+        attrs = scheduled.workflow_task_scheduled_event_attributes
+        attrs.task_queue.CopyFrom(task_queue_proto(ms, task.task_queue, task.task_queue_kind))
+        attrs.start_to_close_timeout.CopyFrom(to_duration(task.start_to_close_timeout))
+        attrs.attempt = task.attempt
+        return [scheduled]
+    return []
 
 
 def write_transient(tx: Transaction) -> None:

@@ -132,7 +132,7 @@ class WaitOrTimeout:
         try:
             await workflow.wait_condition(lambda: self.done, timeout=timeout)
             return "signalled"
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return "timed out"
 
 
