@@ -237,9 +237,8 @@ def time_out(tx: Transaction, info: ActivityInfo, timeout_type: int) -> None:
         if state == RetryState.RETRY_STATE_IN_PROGRESS:
             return
     else:
+        # Schedule-to-start and schedule-to-close timeouts are never retried.
         state = RetryState.RETRY_STATE_TIMEOUT
-        if timeout_type == TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START:
-            state = RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE
     if info.last_failure:
         failure.cause.CopyFrom(Failure.FromString(info.last_failure))
     _close(tx, info, ET.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT, failure=failure, retry_state=state)

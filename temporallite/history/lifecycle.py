@@ -172,8 +172,14 @@ def terminate(tx: Transaction, reason: str, details: object, identity: str) -> N
 
 
 def time_out(tx: Transaction) -> None:
-    tx.flush_buffer() if tx.ms.workflow_task is None else None
-    close(tx, ET.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT, retry_state=RetryState.RETRY_STATE_TIMEOUT)
+    """Run or execution timeout. Only an expired execution says TIMEOUT;
+    a run timeout is retried by the workflow's retry policy (none yet)."""
+    ms = tx.ms
+    if ms.workflow_task is None:
+        tx.flush_buffer()
+    expired = ms.execution_expiration_time and ms.execution_expiration_time <= tx.now + 1e-3
+    state = RetryState.RETRY_STATE_TIMEOUT if expired else RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET
+    close(tx, ET.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT, retry_state=state)
 
 
 def execution_ref(ms: MutableState) -> WorkflowExecution:

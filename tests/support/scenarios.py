@@ -90,6 +90,18 @@ def _hold(workflow_id: str) -> _Hold:
 # How many workflow tasks have failed so far, per workflow id (scenario o).
 _task_failures: dict[str, int] = {}
 
+# Task tokens handed over by activities that complete asynchronously, per
+# workflow id (scenario async_activity_completion).
+_task_tokens: dict[str, asyncio.Future[bytes]] = {}
+
+
+def _task_token(workflow_id: str) -> asyncio.Future[bytes]:
+    future = _task_tokens.get(workflow_id)
+    if future is None:
+        future = _task_tokens[workflow_id] = asyncio.get_running_loop().create_future()
+    return future
+
+
 # ---------------------------------------------------------------------------
 # Activities
 
@@ -151,6 +163,33 @@ async def heartbeats_until_cancelled() -> str:
     return "not cancelled"
 
 
+@activity.defn
+async def fatal_non_retryable(name: str) -> str:
+    """Fails with a failure marked non-retryable by the activity itself."""
+    raise ApplicationError(f"cannot process {name}", type="Broken", non_retryable=True)
+
+
+@activity.defn
+async def slow_first_attempt(name: str) -> str:
+    """Attempt 1 outlives its start-to-close timeout (it waits for the gate,
+    which the scenario opens only once the workflow is over); attempt 2
+    returns at once."""
+    attempt = activity.info().attempt
+    if attempt == 1:
+        gate = _gate(_activity_workflow_id())
+        gate.started.set()
+        await gate.release.wait()
+        return "too late"
+    return f"{name} done on attempt {attempt}"
+
+
+@activity.defn
+async def completes_async(name: str) -> str:
+    """Hands its task token to the scenario, which completes it later."""
+    _task_token(_activity_workflow_id()).set_result(activity.info().task_token)
+    activity.raise_complete_async()
+
+
 ACTIVITIES: list[Callable[..., Any]] = [
     greet,
     gated_greet,
@@ -158,7 +197,14 @@ ACTIVITIES: list[Callable[..., Any]] = [
     fatal,
     never_heartbeats,
     heartbeats_until_cancelled,
+    fatal_non_retryable,
+    slow_first_attempt,
+    completes_async,
 ]
+
+# A task queue that no worker ever polls (a fixed name, so that it compares
+# equal between runs).
+UNPOLLED_TASK_QUEUE = "temporallite-tests-nobody-polls-this-queue"
 
 # Generous bounds: they only appear in the history, nothing waits on them.
 _ACT_TIMEOUT = timedelta(seconds=10)
@@ -376,6 +422,85 @@ class FailsFirstTasks:
         return await workflow.execute_activity(greet, name, start_to_close_timeout=_ACT_TIMEOUT)
 
 
+@workflow.defn
+class WaitForSignal:
+    def __init__(self) -> None:
+        self.value: str | None = None
+
+    @workflow.signal
+    def go(self, value: str) -> None:
+        self.value = value
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self.value is not None)
+        return f"got {self.value}"
+
+
+@workflow.defn
+class ActivityNobodyPolls:
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            return await workflow.execute_activity(
+                greet,
+                "nobody",
+                task_queue=UNPOLLED_TASK_QUEUE,
+                schedule_to_start_timeout=timedelta(milliseconds=500),
+                start_to_close_timeout=_ACT_TIMEOUT,
+            )
+        except ActivityError as err:
+            assert isinstance(err.cause, TemporalTimeoutError)
+            return f"timed out: {err.cause.type.name if err.cause.type else None}"
+
+
+@workflow.defn
+class StartToCloseRetry:
+    @workflow.run
+    async def run(self, name: str) -> str:
+        return await workflow.execute_activity(
+            slow_first_attempt,
+            name,
+            start_to_close_timeout=timedelta(milliseconds=300),
+            retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=100)),
+        )
+
+
+@workflow.defn
+class AsyncCompletion:
+    @workflow.run
+    async def run(self, name: str) -> str:
+        return await workflow.execute_activity(completes_async, name, start_to_close_timeout=_ACT_TIMEOUT)
+
+
+@workflow.defn
+class CatchActivityFailure:
+    @workflow.run
+    async def run(self, name: str) -> str:
+        try:
+            await workflow.execute_activity(
+                fatal_non_retryable,
+                name,
+                start_to_close_timeout=_ACT_TIMEOUT,
+                retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=100)),
+            )
+        except ActivityError as err:
+            assert isinstance(err.cause, ApplicationError)
+            return await workflow.execute_activity(
+                greet, f"{name} after {err.cause.type}", start_to_close_timeout=_ACT_TIMEOUT
+            )
+        return "unexpected success"
+
+
+@workflow.defn
+class UpsertMemo:
+    @workflow.run
+    async def run(self) -> list[str]:
+        # Replace one key, remove one, add one.
+        workflow.upsert_memo({"a": "ONE", "b": None, "c": {"three": 3}})
+        return sorted(workflow.memo())
+
+
 WORKFLOWS = [
     ReturnAtOnce,
     OneActivity,
@@ -392,6 +517,12 @@ WORKFLOWS = [
     CancelActivity,
     SignalWithStart,
     FailsFirstTasks,
+    WaitForSignal,
+    ActivityNobodyPolls,
+    StartToCloseRetry,
+    AsyncCompletion,
+    CatchActivityFailure,
+    UpsertMemo,
 ]
 
 # ---------------------------------------------------------------------------
@@ -704,6 +835,100 @@ async def workflow_task_fails_twice(client: Client, tq: str) -> list[WorkflowHan
     return [handle]
 
 
+async def worker_restart_sticky(client: Client, tq: str) -> list[WorkflowHandle]:
+    """The first workflow task runs on worker A, which keeps the workflow in
+    its sticky cache; A shuts down (telling the server, with ShutdownWorker,
+    that its sticky queue is gone); the signal's workflow task is then
+    scheduled on A's sticky queue (WorkflowTaskScheduled names it), and the
+    server, finding no poller there, hands it to the normal queue, where
+    worker B picks it up: no WorkflowTaskTimedOut event.
+
+    This is deterministic only because A shuts down gracefully. A worker that
+    vanishes without ShutdownWorker leaves the sticky queue looking alive for
+    about 10 s after its last poll; a task scheduled then sits there until the
+    sticky schedule-to-start timeout (5 s) writes WorkflowTaskTimedOut
+    (SCHEDULE_TO_START) and a new task on the normal queue."""
+    async with _worker(client, tq):
+        handle = await _start(client, WaitForSignal.run, None, "worker-restart-sticky", tq)
+        await wait_idle(handle)
+    async with _worker(client, tq):
+        await handle.signal(WaitForSignal.go, "it")
+        assert await handle.result() == "got it"
+    return [handle]
+
+
+async def start_delay(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(
+            client, ReturnAtOnce.run, "later", "start-delay", tq, start_delay=timedelta(seconds=1)
+        )
+        assert await handle.result() == "hi later"
+    return [handle]
+
+
+async def run_timeout(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(
+            client, LongSleep.run, None, "run-timeout", tq, run_timeout=timedelta(seconds=1)
+        )
+        err = await expect_failure(handle)
+        assert isinstance(err.cause, TemporalTimeoutError)
+    return [handle]
+
+
+async def activity_schedule_to_start_timeout(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(client, ActivityNobodyPolls.run, None, "schedule-to-start", tq)
+        assert await handle.result() == "timed out: SCHEDULE_TO_START"
+    return [handle]
+
+
+async def activity_start_to_close_retry(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(client, StartToCloseRetry.run, "job", "start-to-close-retry", tq)
+        try:
+            assert await handle.result() == "job done on attempt 2"
+        finally:
+            _gate(handle.id).release.set()  # let the timed-out first attempt return
+    return [handle]
+
+
+async def async_activity_completion(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(client, AsyncCompletion.run, "job", "async-completion", tq)
+        token = await asyncio.wait_for(_task_token(handle.id), 10)
+        activity_handle = client.get_async_activity_handle(task_token=token)
+        await activity_handle.heartbeat("halfway")
+        await activity_handle.complete("completed from outside")
+        assert await handle.result() == "completed from outside"
+    return [handle]
+
+
+async def activity_failure_then_workflow_catches(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(client, CatchActivityFailure.run, "job", "catch-activity-failure", tq)
+        assert await handle.result() == "Hello, job after Broken!"
+    return [handle]
+
+
+async def many_signals_in_one_task(client: Client, tq: str) -> list[WorkflowHandle]:
+    """All five signals reach the server before any worker polls, so the
+    first workflow task sees them all."""
+    handle = await _start(client, SignalWithStart.run, 5, "many-signals", tq)
+    for i in range(5):
+        await handle.signal(SignalWithStart.add, f"s{i}")
+    async with _worker(client, tq):
+        assert await handle.result() == [f"s{i}" for i in range(5)]
+    return [handle]
+
+
+async def upsert_memo(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(client, UpsertMemo.run, None, "upsert-memo", tq, memo={"a": "one", "b": "two"})
+        assert await handle.result() == ["a", "c"]
+    return [handle]
+
+
 SCENARIOS: dict[str, Scenario] = {
     "return_at_once": return_at_once,  # (a)
     "one_activity": one_activity,  # (b)
@@ -723,6 +948,15 @@ SCENARIOS: dict[str, Scenario] = {
     "execution_timeout": execution_timeout,  # (n)
     "workflow_task_failure": workflow_task_failure,  # (o)
     "workflow_task_fails_twice": workflow_task_fails_twice,  # (o) second failure unrecorded
+    "worker_restart_sticky": worker_restart_sticky,
+    "start_delay": start_delay,
+    "run_timeout": run_timeout,
+    "activity_schedule_to_start_timeout": activity_schedule_to_start_timeout,
+    "activity_start_to_close_retry": activity_start_to_close_retry,
+    "async_activity_completion": async_activity_completion,
+    "activity_failure_then_workflow_catches": activity_failure_then_workflow_catches,
+    "many_signals_in_one_task": many_signals_in_one_task,
+    "upsert_memo": upsert_memo,
 }
 
 
