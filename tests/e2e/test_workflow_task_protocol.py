@@ -19,9 +19,11 @@ from temporalio.api.enums.v1 import (
     CommandType,
     EventType,
     HistoryEventFilterType,
+    TaskQueueKind,
+    TimeoutType,
     WorkflowTaskFailedCause,
 )
-from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.taskqueue.v1 import StickyExecutionAttributes, TaskQueue
 from temporalio.api.workflowservice import v1 as ws
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -249,3 +251,53 @@ async def test_long_poll_for_new_events(client: Client, task_queue: str) -> None
     await poll(client, task_queue)
     events = await asyncio.wait_for(waiter, 10)
     assert types(events) == ["WORKFLOW_TASK_STARTED"]
+
+
+async def test_sticky_schedule_to_start_timeout_falls_back_to_normal_queue(
+    client: Client, task_queue: str
+) -> None:
+    """A sticky worker that vanished without ShutdownWorker: its task times out
+    (schedule-to-start) and is scheduled again on the normal queue."""
+    workflow_id = await start(client, task_queue)
+    sticky = f"{task_queue}-sticky"
+    first = await poll(client, task_queue)
+    await client.workflow_service.respond_workflow_task_completed(
+        ws.RespondWorkflowTaskCompletedRequest(
+            namespace=NS, task_token=first.task_token, identity="manual-worker",
+            sticky_attributes=StickyExecutionAttributes(
+                worker_task_queue=TaskQueue(name=sticky, kind=TaskQueueKind.TASK_QUEUE_KIND_STICKY),
+                schedule_to_start_timeout=Duration(seconds=1),
+            ),
+        )
+    )
+    # The sticky worker polls once (so the server knows it), then goes away.
+    sticky_poll = asyncio.create_task(
+        client.workflow_service.poll_workflow_task_queue(
+            ws.PollWorkflowTaskQueueRequest(
+                namespace=NS, identity="manual-worker",
+                task_queue=TaskQueue(name=sticky, kind=TaskQueueKind.TASK_QUEUE_KIND_STICKY,
+                                     normal_name=task_queue),
+            )
+        )
+    )
+    await asyncio.sleep(0.3)
+    sticky_poll.cancel()
+    await client.workflow_service.signal_workflow_execution(
+        ws.SignalWorkflowExecutionRequest(
+            namespace=NS, workflow_execution=WorkflowExecution(workflow_id=workflow_id),
+            signal_name="wake", identity="test",
+        )
+    )
+    task = await poll(client, task_queue)  # the normal queue, after the 1 s timeout
+    assert types(list(task.history.events))[4:] == [
+        "WORKFLOW_EXECUTION_SIGNALED", "WORKFLOW_TASK_SCHEDULED", "WORKFLOW_TASK_TIMED_OUT",
+        "WORKFLOW_TASK_SCHEDULED", "WORKFLOW_TASK_STARTED",
+    ]
+    events = list(task.history.events)
+    assert events[5].workflow_task_scheduled_event_attributes.task_queue.kind == TaskQueueKind.TASK_QUEUE_KIND_STICKY
+    timed_out = events[6].workflow_task_timed_out_event_attributes
+    assert timed_out.timeout_type == TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START
+    normal = events[7].workflow_task_scheduled_event_attributes
+    assert normal.task_queue.kind == TaskQueueKind.TASK_QUEUE_KIND_NORMAL
+    assert normal.attempt == 1
+    await complete(client, task.task_token, complete_command())
