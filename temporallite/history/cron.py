@@ -4,8 +4,10 @@ names, or a descriptor (@hourly, @daily, @every 1h30m …). Pure functions."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 DESCRIPTORS = {
     "@yearly": "0 0 1 1 *",
@@ -110,3 +112,34 @@ def _parse_field(field: str, low: int, high: int, names: list[str] | None) -> fr
             raise CronError(f"value out of range in {part!r}")
         values.update(range(start, end + 1, step))
     return frozenset(values)
+
+
+def next_time(schedule: CronSchedule, after: float) -> float:
+    """The first activation strictly after `after` (epoch seconds, UTC)."""
+    if schedule.every:
+        return math.floor(after) + max(1.0, math.floor(schedule.every))
+    t = datetime.fromtimestamp(math.floor(after) + 1, tz=UTC)
+    if t.second:
+        t = t.replace(second=0) + timedelta(minutes=1)
+    limit = t + timedelta(days=366 * 5)
+    while t < limit:
+        if t.month not in schedule.months:
+            year, month = (t.year + 1, 1) if t.month == 12 else (t.year, t.month + 1)
+            t = t.replace(year=year, month=month, day=1, hour=0, minute=0)
+        elif not _day_matches(schedule, t):
+            t = t.replace(hour=0, minute=0) + timedelta(days=1)
+        elif t.hour not in schedule.hours:
+            t = t.replace(minute=0) + timedelta(hours=1)
+        elif t.minute not in schedule.minutes:
+            t += timedelta(minutes=1)
+        else:
+            return t.timestamp()
+    raise CronError("schedule never fires")
+
+
+def _day_matches(schedule: CronSchedule, t: datetime) -> bool:
+    dom = t.day in schedule.days_of_month
+    dow = (t.isoweekday() % 7) in schedule.days_of_week
+    if schedule.dom_star or schedule.dow_star:
+        return dom and dow
+    return dom or dow

@@ -28,7 +28,7 @@ from temporallite.errors import (
     NotFound,
     WorkflowAlreadyStarted,
 )
-from temporallite.history import lifecycle, workflow_task
+from temporallite.history import lifecycle, run_start, workflow_task
 from temporallite.history.engine import HistoryEngine
 from temporallite.history.mutable_state import MutableState
 from temporallite.history.payloads import json_payload
@@ -73,9 +73,10 @@ class Executions:
                 if outcome is not None:
                     return outcome
             now = engine.clock.now()
-            ms = lifecycle.new_mutable_state(ns.id, ns.name, run_id, request, now)
+            attrs = run_start.from_request(request, now)
+            ms = run_start.new_mutable_state(ns.id, ns.name, run_id, attrs, request.request_id, now)
             tx = Transaction(ms, now)
-            lifecycle.start(tx, request, signal)
+            lifecycle.start(tx, attrs, signal)
             batch = WriteBatch()
             batch.add(
                 "INSERT OR REPLACE INTO current_executions (namespace_id, workflow_id, run_id)"

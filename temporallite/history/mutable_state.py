@@ -91,6 +91,44 @@ class TimerInfo:
 
 
 @dataclass
+class ExecutionRef:
+    namespace_id: str
+    namespace: str
+    workflow_id: str
+    run_id: str
+
+
+@dataclass
+class ParentInfo:
+    """The parent of a child workflow, told when the child closes."""
+
+    execution: ExecutionRef
+    initiated_event_id: int
+
+
+@dataclass
+class ChildInfo:
+    initiated_event_id: int
+    namespace_id: str
+    namespace: str
+    workflow_id: str
+    workflow_type: str
+    parent_close_policy: int
+    initiated_event: bytes  # serialized StartChildWorkflowExecutionInitiated event
+    started_event_id: int = 0
+    run_id: str = ""  # the child's first run, once started
+
+
+@dataclass
+class ExternalRequest:
+    """A signal or cancel request to another workflow, not yet delivered."""
+
+    initiated_event_id: int
+    kind: str  # "signal" | "cancel"
+    initiated_event: bytes
+
+
+@dataclass
 class MutableState:
     namespace_id: str
     namespace: str
@@ -126,6 +164,17 @@ class MutableState:
     signal_request_ids: list[str] = field(default_factory=list)
     memo: bytes = b""  # serialized Memo
     search_attributes: bytes = b""  # serialized SearchAttributes
+    retry_policy: RetryPolicy | None = None
+    attempt: int = 1
+    cron_schedule: str = ""
+    # The run's WorkflowExecutionStarted attributes (serialized), from which a
+    # retry or cron run is started.
+    started_attributes: bytes = b""
+    parent: ParentInfo | None = None
+    root_workflow_id: str = ""
+    root_run_id: str = ""
+    children: dict[int, ChildInfo] = field(default_factory=dict)
+    external_requests: dict[int, ExternalRequest] = field(default_factory=dict)
     history_size_bytes: int = 0
     state_transition_count: int = 0
     completion_event_id: int = 0

@@ -41,7 +41,11 @@ class Store:
     async def open(cls, filename: str | None) -> Store:
         db = await aiosqlite.connect(filename or ":memory:", isolation_level=None)
         store = cls(db)
-        await db._execute(_prepare, db._conn, filename is not None)
+        try:
+            await db._execute(_prepare, db._conn, filename is not None)
+        except BaseException:
+            await db.close()
+            raise
         store._writer = asyncio.create_task(store._write_loop(), name="sqlite-writer")
         return store
 
