@@ -6,12 +6,12 @@ from collections.abc import Callable
 
 from temporalio.api.command.v1 import Command
 from temporalio.api.common.v1 import SearchAttributes
-from temporalio.api.enums.v1 import CommandType, EventType, RetryState
+from temporalio.api.enums.v1 import CommandType, EventType
 from temporalio.api.enums.v1 import WorkflowTaskFailedCause as Cause
 
 from temporallite.clock import duration_seconds
 from temporallite.errors import ServiceError
-from temporallite.history import activity, lifecycle
+from temporallite.history import activity, continuation, lifecycle
 from temporallite.history.activity import CommandError
 from temporallite.history.mutable_state import TimerInfo
 from temporallite.history.transaction import Transaction
@@ -36,7 +36,7 @@ class UnsupportedCommand(ServiceError):
 
 def apply(tx: Transaction, commands: list[Command], completed_event_id: int) -> None:
     """Apply commands in order; raises CommandError for a command that does not fit."""
-    for index, command in enumerate(commands):
+    for command in commands:
         if not tx.ms.is_open:
             raise CommandError(
                 Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
@@ -47,10 +47,6 @@ def apply(tx: Transaction, commands: list[Command], completed_event_id: int) -> 
             raise UnsupportedCommand(
                 f"Command {CT.Name(command.command_type)} is not implemented by temporallite"
             )
-        if command.command_type in CLOSING and index != len(commands) - 1:
-            # The real server ignores commands after the close command; the
-            # SDKs never send them.
-            pass
         handler(tx, command, completed_event_id)
 
 
@@ -106,22 +102,16 @@ def _cancel_timer(tx: Transaction, command: Command, completed: int) -> None:
 
 def _complete_workflow(tx: Transaction, command: Command, completed: int) -> None:
     attrs = command.complete_workflow_execution_command_attributes
-    lifecycle.close(
-        tx,
-        ET.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
-        result=attrs.result if attrs.HasField("result") else None,
-        workflow_task_completed_event_id=completed,
-    )
+    continuation.complete(tx, attrs.result if attrs.HasField("result") else None, completed)
 
 
 def _fail_workflow(tx: Transaction, command: Command, completed: int) -> None:
-    attrs = command.fail_workflow_execution_command_attributes
-    lifecycle.close(
-        tx,
-        ET.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
-        failure=attrs.failure,
-        retry_state=RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
-        workflow_task_completed_event_id=completed,
+    continuation.fail(tx, command.fail_workflow_execution_command_attributes.failure, completed)
+
+
+def _continue_as_new(tx: Transaction, command: Command, completed: int) -> None:
+    continuation.continue_as_new(
+        tx, command.continue_as_new_workflow_execution_command_attributes, completed
     )
 
 
@@ -197,6 +187,7 @@ HANDLERS: dict[int, Callable[[Transaction, Command, int], None]] = {
     CT.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: _complete_workflow,
     CT.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: _fail_workflow,
     CT.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: _cancel_workflow,
+    CT.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: _continue_as_new,
     CT.COMMAND_TYPE_RECORD_MARKER: _record_marker,
     CT.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: _upsert_search_attributes,
     CT.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES: _modify_properties,

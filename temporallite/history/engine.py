@@ -122,11 +122,30 @@ class HistoryEngine:
             return result
 
     async def commit(self, tx: Transaction, batch: WriteBatch | None = None) -> None:
-        """Persist the transaction, then dispatch what it produced."""
+        """Persist the transaction (and the run it started, if any) in one
+        SQLite transaction, then dispatch what it produced."""
+        batch = batch or WriteBatch()
+        runs = [tx] if tx.new_run is None else [tx, tx.new_run]
+        for run in runs:
+            self._persist(run, batch)
+        if tx.new_run is not None:
+            new = tx.new_run.ms
+            batch.add(
+                "INSERT OR REPLACE INTO current_executions (namespace_id, workflow_id, run_id)"
+                " VALUES (?, ?, ?)",
+                new.namespace_id,
+                new.workflow_id,
+                new.run_id,
+            )
+        await self.store.commit(batch)
+        # Committed: now tell the world.
+        for run in runs:
+            self._publish(run)
+
+    def _persist(self, tx: Transaction, batch: WriteBatch) -> None:
         ms = tx.ms
         if tx.needs_workflow_task:
             workflow_task.schedule(tx)
-        batch = batch or WriteBatch()
         if tx.events:
             blob = History(events=tx.events).SerializeToString()
             ms.history_size_bytes += len(blob)
@@ -153,14 +172,15 @@ class HistoryEngine:
         )
         if tx.visibility_changed or not ms.is_open:
             batch.add(*visibility_row(ms))
-        await self.store.commit(batch)
-        # Committed: now tell the world.
+
+    def _publish(self, tx: Transaction) -> None:
+        ms = tx.ms
         if ms.is_open:
             self._states[ms.run_id] = ms
         else:
             self._states.pop(ms.run_id, None)
         for task in tx.tasks:
-            if not (task.kind == "activity" and not ms.is_open):
+            if ms.is_open:
                 self.matching.add_task(task)
         self.arm_timers(ms)
         if tx.events:

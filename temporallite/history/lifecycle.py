@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from temporalio.api.common.v1 import Header, Payloads, WorkflowExecution
-from temporalio.api.enums.v1 import EventType, RetryState, WorkflowExecutionStatus
+from temporalio.api.enums.v1 import EventType, WorkflowExecutionStatus
 from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes as StartedAttrs
 
 from temporallite.history import workflow_task
@@ -94,17 +94,6 @@ def terminate(tx: Transaction, reason: str, details: object, identity: str) -> N
         details=details,
         identity=identity,
     )
-
-
-def time_out(tx: Transaction) -> None:
-    """Run or execution timeout. Only an expired execution says TIMEOUT;
-    a run timeout is retried by the workflow's retry policy (none yet)."""
-    ms = tx.ms
-    if ms.workflow_task is None:
-        tx.flush_buffer()
-    expired = ms.execution_expiration_time and ms.execution_expiration_time <= tx.now + 1e-3
-    state = RetryState.RETRY_STATE_TIMEOUT if expired else RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET
-    close(tx, ET.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT, retry_state=state)
 
 
 def execution_ref(ms: MutableState) -> WorkflowExecution:

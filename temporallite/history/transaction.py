@@ -68,8 +68,12 @@ class Transaction:
     # Set when the workflow has new events to see; scheduled at commit, after
     # every other event of the transition.
     needs_workflow_task: bool = False
-    # Extra callbacks the engine runs after commit (e.g. continue a new run).
+    # Work on other executions, started after commit (a child's start, a
+    # parent's notification, an external signal).
     after_commit: list[Any] = field(default_factory=list)
+    # The run this transition starts (continue-as-new, retry, cron), written
+    # in the same SQLite transaction.
+    new_run: Transaction | None = None
 
     def new_event(self, event_type: int, **attrs: Any) -> HistoryEvent:
         event = HistoryEvent(event_type=event_type)  # type: ignore[arg-type]

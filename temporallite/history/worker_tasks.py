@@ -19,7 +19,7 @@ from temporalio.api.workflowservice.v1 import (
 
 from temporallite.clock import to_duration, to_timestamp
 from temporallite.errors import WORKFLOW_COMPLETED, InvalidArgument, NotFound
-from temporallite.history import activity, commands, lifecycle, workflow_task
+from temporallite.history import activity, commands, continuation, lifecycle, workflow_task
 from temporallite.history.activity import CommandError
 from temporallite.history.engine import HistoryEngine
 from temporallite.history.executions import HISTORY_PAGE_SIZE
@@ -335,7 +335,7 @@ def _on_workflow_timeout(tx: Transaction, key: TimerKey) -> None:
         ms.run_expiration_time if key.kind == "workflow_run_timeout" else ms.execution_expiration_time
     )
     if deadline and deadline <= tx.now + 1e-3:
-        lifecycle.time_out(tx)
+        continuation.time_out(tx)
 
 
 def _on_workflow_backoff(tx: Transaction, key: TimerKey) -> None:

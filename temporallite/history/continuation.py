@@ -1,0 +1,196 @@
+"""Closing a run that goes on as a new run: continue-as-new, a retry of a
+failed or timed-out run, and the next run of a cron schedule. The new run is
+written in the same transaction as the close."""
+
+from __future__ import annotations
+
+import uuid
+
+from temporalio.api.command.v1 import ContinueAsNewWorkflowExecutionCommandAttributes
+from temporalio.api.common.v1 import Payloads
+from temporalio.api.enums.v1 import ContinueAsNewInitiator, EventType, RetryState, TimeoutType
+from temporalio.api.failure.v1 import Failure, TimeoutFailureInfo
+from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes as StartedAttrs
+from temporalio.api.taskqueue.v1 import TaskQueue
+
+from temporallite.clock import duration_seconds
+from temporallite.history import lifecycle, retry, run_start
+from temporallite.history.transaction import Transaction
+
+ET = EventType
+Initiator = ContinueAsNewInitiator
+
+
+def _previous(tx: Transaction) -> StartedAttrs:
+    return StartedAttrs.FromString(tx.ms.started_attributes)
+
+
+def _start_next(tx: Transaction, run_id: str, attrs: StartedAttrs) -> None:
+    ms = tx.ms
+    new_ms = run_start.new_mutable_state(
+        ms.namespace_id, ms.namespace, run_id, attrs, str(uuid.uuid4()), tx.now
+    )
+    new_ms.parent = ms.parent
+    new_tx = Transaction(new_ms, tx.now)
+    lifecycle.start(new_tx, attrs)
+    tx.new_run = new_tx
+
+
+def continue_as_new(
+    tx: Transaction, command: ContinueAsNewWorkflowExecutionCommandAttributes, completed_event_id: int
+) -> None:
+    ms = tx.ms
+    previous = _previous(tx)
+    run_id = str(uuid.uuid4())
+    attrs = StartedAttrs()
+    attrs.CopyFrom(previous)
+    for name in ("continued_failure", "last_completion_result", "first_workflow_task_backoff",
+                 "input", "header", "identity", "prev_auto_reset_points"):
+        attrs.ClearField(name)  # type: ignore[arg-type]
+    if command.workflow_type.name:
+        attrs.workflow_type.CopyFrom(command.workflow_type)
+    attrs.task_queue.CopyFrom(
+        TaskQueue(name=command.task_queue.name or ms.task_queue, kind=1)  # type: ignore[arg-type]
+    )
+    if command.HasField("workflow_run_timeout"):
+        attrs.workflow_run_timeout.CopyFrom(command.workflow_run_timeout)
+    if command.HasField("workflow_task_timeout"):
+        attrs.workflow_task_timeout.CopyFrom(command.workflow_task_timeout)
+    for name in ("input", "header", "retry_policy"):
+        if command.HasField(name):  # type: ignore[arg-type]
+            getattr(attrs, name).CopyFrom(getattr(command, name))
+    if command.cron_schedule:
+        attrs.cron_schedule = command.cron_schedule
+    attrs.memo.CopyFrom(command.memo) if command.HasField("memo") else _carry(attrs, "memo", ms.memo)
+    if command.HasField("search_attributes"):
+        attrs.search_attributes.CopyFrom(command.search_attributes)
+    else:
+        _carry(attrs, "search_attributes", ms.search_attributes)
+    attrs.continued_execution_run_id = ms.run_id
+    attrs.original_execution_run_id = run_id
+    attrs.initiator = command.initiator or Initiator.CONTINUE_AS_NEW_INITIATOR_WORKFLOW  # type: ignore[assignment]
+    attrs.attempt = 1
+    if command.HasField("failure"):
+        attrs.continued_failure.CopyFrom(command.failure)
+    if command.HasField("last_completion_result"):
+        attrs.last_completion_result.CopyFrom(command.last_completion_result)
+    if command.HasField("backoff_start_interval") and duration_seconds(command.backoff_start_interval):
+        attrs.first_workflow_task_backoff.CopyFrom(command.backoff_start_interval)
+    run_start.normalize_timeouts(attrs)
+    lifecycle.close(
+        tx,
+        ET.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+        new_execution_run_id=run_id,
+        workflow_type=attrs.workflow_type,
+        task_queue=attrs.task_queue,
+        input=attrs.input if attrs.HasField("input") else None,
+        workflow_run_timeout=attrs.workflow_run_timeout,
+        workflow_task_timeout=attrs.workflow_task_timeout,
+        workflow_task_completed_event_id=completed_event_id,
+        backoff_start_interval=command.backoff_start_interval
+        if command.HasField("backoff_start_interval") else None,
+        initiator=attrs.initiator,
+        failure=command.failure if command.HasField("failure") else None,
+        last_completion_result=command.last_completion_result
+        if command.HasField("last_completion_result") else None,
+        header=attrs.header if attrs.HasField("header") else None,
+        memo=attrs.memo if attrs.HasField("memo") else None,
+        search_attributes=attrs.search_attributes if attrs.HasField("search_attributes") else None,
+    )
+    _start_next(tx, run_id, attrs)
+
+
+def _carry(attrs: StartedAttrs, name: str, serialized: bytes) -> None:
+    if serialized:
+        getattr(attrs, name).ParseFromString(serialized)
+    else:
+        attrs.ClearField(name)  # type: ignore[arg-type]
+
+
+def _cron_run(tx: Transaction) -> tuple[str, StartedAttrs] | None:
+    ms = tx.ms
+    if not ms.cron_schedule:
+        return None
+    backoff = run_start.cron_backoff(ms.cron_schedule, ms.execution_time, tx.now)
+    return run_start.next_run_attributes(
+        ms, _previous(tx), Initiator.CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE, backoff
+    )
+
+
+def complete(tx: Transaction, result: Payloads | None, completed_event_id: int) -> None:
+    nxt = _cron_run(tx)
+    if nxt is not None and result is not None:
+        nxt[1].last_completion_result.CopyFrom(result)
+    lifecycle.close(
+        tx,
+        ET.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+        result=result,
+        workflow_task_completed_event_id=completed_event_id,
+        new_execution_run_id=nxt[0] if nxt else None,
+    )
+    if nxt is not None:
+        _start_next(tx, *nxt)
+
+
+def _retry_or_cron(tx: Transaction, failure: Failure) -> tuple[int, tuple[str, StartedAttrs] | None]:
+    """The retry state to report and the next run, if there is one."""
+    ms = tx.ms
+    state, delay = retry.next_retry(
+        ms.retry_policy, ms.attempt, failure, tx.now, ms.execution_expiration_time
+    )
+    if state == RetryState.RETRY_STATE_IN_PROGRESS:
+        run_id, attrs = run_start.next_run_attributes(
+            ms, _previous(tx), Initiator.CONTINUE_AS_NEW_INITIATOR_RETRY, delay
+        )
+        attrs.continued_failure.CopyFrom(failure)
+        prev = _previous(tx)
+        if prev.HasField("last_completion_result"):
+            attrs.last_completion_result.CopyFrom(prev.last_completion_result)
+        return state, (run_id, attrs)
+    nxt = _cron_run(tx)
+    if nxt is not None:
+        nxt[1].continued_failure.CopyFrom(failure)
+    return state, nxt
+
+
+def fail(tx: Transaction, failure: Failure, completed_event_id: int) -> None:
+    state, nxt = _retry_or_cron(tx, failure)
+    lifecycle.close(
+        tx,
+        ET.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+        failure=failure,
+        retry_state=state,
+        workflow_task_completed_event_id=completed_event_id,
+        new_execution_run_id=nxt[0] if nxt else None,
+    )
+    if nxt is not None:
+        _start_next(tx, *nxt)
+
+
+def time_out(tx: Transaction) -> None:
+    """Run or execution timeout. An expired execution is final (TIMEOUT); a
+    run timeout may be retried or go on with the cron schedule."""
+    ms = tx.ms
+    if ms.workflow_task is None:
+        tx.flush_buffer()
+    expired = ms.execution_expiration_time and ms.execution_expiration_time <= tx.now + 1e-3
+    nxt = None
+    state: int = RetryState.RETRY_STATE_TIMEOUT
+    if expired:
+        pass
+    else:
+        failure = Failure(
+            message="workflow timeout",
+            timeout_failure_info=TimeoutFailureInfo(
+                timeout_type=TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE
+            ),
+        )
+        state, nxt = _retry_or_cron(tx, failure)
+    lifecycle.close(
+        tx,
+        ET.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+        retry_state=state,
+        new_execution_run_id=nxt[0] if nxt else None,
+    )
+    if nxt is not None:
+        _start_next(tx, *nxt)
