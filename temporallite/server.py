@@ -16,6 +16,7 @@ from temporallite.frontend.operator_service import OperatorService
 from temporallite.frontend.transport import DescriptorService
 from temporallite.frontend.workflow_service import WorkflowService
 from temporallite.history.engine import HistoryEngine
+from temporallite.history.transfer import TransferExecutor
 from temporallite.matching.task_queues import Matching
 from temporallite.namespaces import NamespaceRegistry
 from temporallite.persistence.store import Store
@@ -46,6 +47,7 @@ class TemporalLiteServer:
             matching = self._matching = Matching()
             engine = self._engine = HistoryEngine(store, matching, Clock())
             workflow_service = WorkflowService(namespaces, engine)
+            TransferExecutor(engine, workflow_service.executions, namespaces)
             services: list[Any] = [
                 DescriptorService(
                     workflow_pb2.DESCRIPTOR.services_by_name["WorkflowService"], workflow_service

@@ -11,7 +11,7 @@ from temporalio.api.enums.v1 import WorkflowTaskFailedCause as Cause
 
 from temporallite.clock import duration_seconds
 from temporallite.errors import ServiceError
-from temporallite.history import activity, continuation, lifecycle
+from temporallite.history import activity, children, continuation, lifecycle
 from temporallite.history.activity import CommandError
 from temporallite.history.mutable_state import TimerInfo
 from temporallite.history.transaction import Transaction
@@ -188,6 +188,9 @@ HANDLERS: dict[int, Callable[[Transaction, Command, int], None]] = {
     CT.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: _fail_workflow,
     CT.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: _cancel_workflow,
     CT.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: _continue_as_new,
+    CT.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION: children.start_child,
+    CT.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION: children.signal_external,
+    CT.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION: children.cancel_external,
     CT.COMMAND_TYPE_RECORD_MARKER: _record_marker,
     CT.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: _upsert_search_attributes,
     CT.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES: _modify_properties,

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from temporalio.api.history.v1 import History, HistoryEvent
 
@@ -37,6 +37,10 @@ class HistoryEngine:
         self._locks: dict[WorkflowKey, asyncio.Lock] = {}
         self._watchers: dict[str, list[asyncio.Future[None]]] = {}
         self.timer_handlers: dict[str, Callable[[Transaction, TimerKey], None]] = {}
+        # Cross-execution work after commit (history/transfer.py).
+        self.transfer_handler: Callable[[MutableState, str, Any], Coroutine[Any, Any, None]] | None = None
+        self.namespace_lookup: Callable[[str], str | None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     # ---- start-up ---------------------------------------------------------
 
@@ -50,10 +54,14 @@ class HistoryEngine:
             for task in pending_tasks(ms, now):
                 self.matching.add_task(task)
             self.arm_timers(ms)
+            if ms.children or ms.external_requests:
+                self.spawn_transfer(ms, "recover", None)
         self.timers.start()
 
     async def stop(self) -> None:
         await self.timers.stop()
+        for task in list(self._background):
+            task.cancel()
         for futures in self._watchers.values():
             for future in futures:
                 if not future.done():
@@ -111,7 +119,7 @@ class HistoryEngine:
         """Run `transition` on the run under its workflow lock and commit it."""
         async with self.lock(namespace_id, workflow_id):
             ms = await self.load(namespace_id, workflow_id, run_id)
-            tx = Transaction(ms, self.clock.now())
+            tx = self.transaction(ms)
             try:
                 result = transition(tx)
                 await self.commit(tx)
@@ -120,6 +128,9 @@ class HistoryEngine:
                 self._states.pop(ms.run_id, None)
                 raise
             return result
+
+    def transaction(self, ms: MutableState) -> Transaction:
+        return Transaction(ms, self.clock.now(), lookup_namespace_id=self.namespace_lookup)
 
     async def commit(self, tx: Transaction, batch: WriteBatch | None = None) -> None:
         """Persist the transaction (and the run it started, if any) in one
@@ -146,6 +157,12 @@ class HistoryEngine:
         ms = tx.ms
         if tx.needs_workflow_task:
             workflow_task.schedule(tx)
+        if not ms.is_open and tx.events and tx.events[-1].event_id == ms.completion_event_id:
+            # The run closed in this transition: its children and parent hear of it.
+            if ms.children:
+                tx.transfers.append(("parent_closed", list(ms.children.values())))
+            if ms.parent is not None and tx.new_run is None:
+                tx.transfers.append(("child_closed", tx.events[-1]))
         if tx.events:
             blob = History(events=tx.events).SerializeToString()
             ms.history_size_bytes += len(blob)
@@ -185,8 +202,15 @@ class HistoryEngine:
         self.arm_timers(ms)
         if tx.events:
             self._wake(ms.run_id)
-        for callback in tx.after_commit:
-            callback()
+        for kind, ref in tx.transfers:
+            self.spawn_transfer(ms, kind, ref)
+
+    def spawn_transfer(self, ms: MutableState, kind: str, ref: Any) -> None:
+        if self.transfer_handler is None:
+            return
+        task = asyncio.create_task(self.transfer_handler(ms, kind, ref))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # ---- history ----------------------------------------------------------
 

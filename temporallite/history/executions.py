@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 
 from temporalio.api.common.v1 import Payloads, WorkflowExecution
 from temporalio.api.enums.v1 import (
@@ -15,6 +16,7 @@ from temporalio.api.enums.v1 import (
     WorkflowIdReusePolicy,
 )
 from temporalio.api.history.v1 import History
+from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes as StartedAttrs
 from temporalio.api.workflowservice.v1 import (
     GetWorkflowExecutionHistoryRequest,
     GetWorkflowExecutionHistoryResponse,
@@ -30,7 +32,7 @@ from temporallite.errors import (
 )
 from temporallite.history import lifecycle, run_start, workflow_task
 from temporallite.history.engine import HistoryEngine
-from temporallite.history.mutable_state import MutableState
+from temporallite.history.mutable_state import MutableState, ParentInfo
 from temporallite.history.payloads import json_payload
 from temporallite.history.transaction import Transaction
 from temporallite.namespaces import Namespace
@@ -52,6 +54,16 @@ FAILED_STATUSES = {
 }
 
 
+@dataclass
+class StartOptions:
+    """How a start meets an existing run of the same workflow id."""
+
+    request_id: str
+    workflow_id_reuse_policy: int
+    workflow_id_conflict_policy: int
+    identity: str
+
+
 class Executions:
     def __init__(self, engine: HistoryEngine) -> None:
         self.engine = engine
@@ -64,17 +76,32 @@ class Executions:
     ) -> tuple[str, bool, int]:
         """Start a run (or find the one this request already started).
         Returns (run id, started, status)."""
+        attrs = run_start.from_request(request, self.engine.clock.now())
+        options = StartOptions(
+            request.request_id, request.workflow_id_reuse_policy,
+            request.workflow_id_conflict_policy, request.identity,
+        )
+        return await self.start_run(ns, attrs, options, signal)
+
+    async def start_run(
+        self,
+        ns: Namespace,
+        attrs: StartedAttrs,
+        options: StartOptions,
+        signal: lifecycle.Signal | None = None,
+        parent: ParentInfo | None = None,
+    ) -> tuple[str, bool, int]:
         engine = self.engine
-        async with engine.lock(ns.id, request.workflow_id):
-            current = await self._current(ns, request.workflow_id)
+        async with engine.lock(ns.id, attrs.workflow_id):
+            current = await self._current(ns, attrs.workflow_id)
             run_id = str(uuid.uuid4())
             if current is not None:
-                outcome = await self._resolve_conflict(ns, request, current, signal, run_id)
+                outcome = await self._resolve_conflict(ns, attrs, options, current, signal, run_id)
                 if outcome is not None:
                     return outcome
             now = engine.clock.now()
-            attrs = run_start.from_request(request, now)
-            ms = run_start.new_mutable_state(ns.id, ns.name, run_id, attrs, request.request_id, now)
+            ms = run_start.new_mutable_state(ns.id, ns.name, run_id, attrs, options.request_id, now)
+            ms.parent = parent
             tx = Transaction(ms, now)
             lifecycle.start(tx, attrs, signal)
             batch = WriteBatch()
@@ -82,7 +109,7 @@ class Executions:
                 "INSERT OR REPLACE INTO current_executions (namespace_id, workflow_id, run_id)"
                 " VALUES (?, ?, ?)",
                 ns.id,
-                request.workflow_id,
+                attrs.workflow_id,
                 run_id,
             )
             await engine.commit(tx, batch)
@@ -97,7 +124,8 @@ class Executions:
     async def _resolve_conflict(
         self,
         ns: Namespace,
-        request: StartWorkflowExecutionRequest,
+        attrs: StartedAttrs,
+        request: StartOptions,
         current: MutableState,
         signal: lifecycle.Signal | None,
         new_run_id: str,
@@ -126,7 +154,7 @@ class Executions:
                 await self.engine.commit(tx)
                 return None
             raise WorkflowAlreadyStarted(
-                f"Workflow execution is already running. WorkflowId: {request.workflow_id},"
+                f"Workflow execution is already running. WorkflowId: {attrs.workflow_id},"
                 f" RunId: {current.run_id}.",
                 current.start_request_id,
                 current.run_id,
@@ -134,7 +162,7 @@ class Executions:
         reuse = request.workflow_id_reuse_policy
         if reuse == Reuse.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE:
             raise WorkflowAlreadyStarted(
-                f"Workflow execution already finished. WorkflowId: {request.workflow_id}, "
+                f"Workflow execution already finished. WorkflowId: {attrs.workflow_id}, "
                 f"RunId: {current.run_id}. Workflow Id reuse policy: reject duplicate workflow Id.",
                 current.start_request_id,
                 current.run_id,
@@ -145,7 +173,7 @@ class Executions:
         ):
             raise WorkflowAlreadyStarted(
                 f"Workflow execution already finished successfully. WorkflowId: "
-                f"{request.workflow_id}, RunId: {current.run_id}. Workflow ID reuse policy: "
+                f"{attrs.workflow_id}, RunId: {current.run_id}. Workflow ID reuse policy: "
                 f"allow duplicate workflow ID if last run failed.",
                 current.start_request_id,
                 current.run_id,
@@ -169,7 +197,7 @@ class Executions:
 
     async def request_cancel(
         self, ns: Namespace, execution: WorkflowExecution, identity: str, request_id: str,
-        reason: str,
+        reason: str, external: tuple[int, WorkflowExecution] | None = None,
     ) -> None:
         def transition(tx: Transaction) -> None:
             # The real server accepts a cancel of a closed or already
@@ -177,7 +205,7 @@ class Executions:
             if not tx.ms.is_open or tx.ms.cancel_requested:
                 return
             tx.ms.cancel_request_id = request_id
-            lifecycle.request_cancel(tx, reason, identity)
+            lifecycle.request_cancel(tx, reason, identity, external)
 
         await self.engine.update(ns.id, execution.workflow_id, execution.run_id, transition)
 

@@ -33,6 +33,8 @@ class Signal:
     identity: str
     header: Header | None
     request_id: str = ""
+    # The sending workflow, for a signal from SignalExternalWorkflowExecution.
+    external: WorkflowExecution | None = None
 
 
 def start(tx: Transaction, attrs: StartedAttrs, first_signal: Signal | None = None) -> None:
@@ -74,13 +76,24 @@ def _add_signaled(tx: Transaction, sig: Signal) -> None:
         input=sig.input,
         identity=sig.identity,
         header=sig.header,
+        external_workflow_execution=sig.external,
     )
 
 
-def request_cancel(tx: Transaction, cause: str, identity: str) -> None:
+def request_cancel(
+    tx: Transaction,
+    cause: str,
+    identity: str,
+    external: tuple[int, WorkflowExecution] | None = None,
+) -> None:
+    """`external`: (initiated event id, workflow) of a cancel sent by a workflow."""
     tx.ms.cancel_requested = True
     tx.add_or_buffer(
-        ET.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED, cause=cause, identity=identity
+        ET.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+        cause=cause,
+        identity=identity,
+        external_initiated_event_id=external[0] if external else None,
+        external_workflow_execution=external[1] if external else None,
     )
     workflow_task.schedule(tx)
 

@@ -8,6 +8,7 @@ id yet) and flushed after the task completes, as the real server does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,18 @@ _ACTIVITY_CLOSE_ATTRS = {
     EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: "activity_task_failed_event_attributes",
     EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "activity_task_timed_out_event_attributes",
     EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: "activity_task_canceled_event_attributes",
+}
+
+
+_CHILD_CLOSE_ATTRS = {
+    t: EventType.Name(t).removeprefix("EVENT_TYPE_").lower() + "_event_attributes"  # type: ignore[arg-type]
+    for t in (
+        EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED,
+        EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED,
+        EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED,
+        EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
+        EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED,
+    )
 }
 
 
@@ -68,9 +81,11 @@ class Transaction:
     # Set when the workflow has new events to see; scheduled at commit, after
     # every other event of the transition.
     needs_workflow_task: bool = False
-    # Work on other executions, started after commit (a child's start, a
-    # parent's notification, an external signal).
-    after_commit: list[Any] = field(default_factory=list)
+    # Work on other executions, done after commit (a child's start, an
+    # external signal or cancel): (kind, reference) for the transfer executor.
+    transfers: list[tuple[str, Any]] = field(default_factory=list)
+    # Namespace name → id, for commands that name another namespace.
+    lookup_namespace_id: Callable[[str], str | None] | None = None
     # The run this transition starts (continue-as-new, retry, cron), written
     # in the same SQLite transaction.
     new_run: Transaction | None = None
@@ -114,16 +129,26 @@ class Transaction:
         self.ms.buffered_events = []
         ordered = [e for e in buffered if e.event_type not in _CLOSE_EVENTS_LAST]
         ordered += [e for e in buffered if e.event_type in _CLOSE_EVENTS_LAST]
-        started_ids: dict[int, int] = {}
+        activity_started: dict[int, int] = {}
+        child_started: dict[int, int] = {}
         for event in ordered:
             self.append(event)
             if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
                 attrs = event.activity_task_started_event_attributes
-                started_ids[attrs.scheduled_event_id] = event.event_id
+                activity_started[attrs.scheduled_event_id] = event.event_id
             elif event.event_type in _ACTIVITY_CLOSE_ATTRS:
                 close = getattr(event, _ACTIVITY_CLOSE_ATTRS[event.event_type])
-                if close.scheduled_event_id in started_ids:
-                    close.started_event_id = started_ids[close.scheduled_event_id]
+                if close.scheduled_event_id in activity_started:
+                    close.started_event_id = activity_started[close.scheduled_event_id]
+            elif event.event_type == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED:
+                initiated = event.child_workflow_execution_started_event_attributes.initiated_event_id
+                child_started[initiated] = event.event_id
+                if initiated in self.ms.children:
+                    self.ms.children[initiated].started_event_id = event.event_id
+            elif event.event_type in _CHILD_CLOSE_ATTRS:
+                close = getattr(event, _CHILD_CLOSE_ATTRS[event.event_type])
+                if close.initiated_event_id in child_started:
+                    close.started_event_id = child_started[close.initiated_event_id]
         return True
 
 
