@@ -6,6 +6,7 @@ from __future__ import annotations
 from google.protobuf.message import Message
 from grpclib.const import Status
 from temporalio.api.errordetails.v1 import message_pb2 as errordetails
+from temporalio.api.failure.v1 import Failure
 
 
 class ServiceError(Exception):
@@ -96,8 +97,8 @@ class CancellationAlreadyRequested(ServiceError):
 class QueryFailed(ServiceError):
     status = Status.INVALID_ARGUMENT
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, errordetails.QueryFailedFailure())
+    def __init__(self, message: str, failure: Failure | None = None) -> None:
+        super().__init__(message, errordetails.QueryFailedFailure(failure=failure))
 
 
 # The real server's messages for the common cases.

@@ -12,9 +12,11 @@ from typing import Any
 
 from temporalio.api.enums.v1 import (
     PendingActivityState,
+    QueryResultType,
     WorkflowIdConflictPolicy,
     WorkflowTaskFailedCause,
 )
+from temporalio.api.query.v1 import WorkflowQueryResult
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflow.v1 import (
     PendingActivityInfo,
@@ -25,7 +27,7 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv
 
 from temporallite import __version__
 from temporallite.clock import to_duration, to_timestamp
-from temporallite.errors import InvalidArgument, NamespaceNotFound
+from temporallite.errors import BAD_TASK_TOKEN, InvalidArgument, NamespaceNotFound, NotFound
 from temporallite.frontend import validation as check
 from temporallite.frontend.namespace_api import NamespaceApi
 from temporallite.history import activity
@@ -225,6 +227,41 @@ class WorkflowService(NamespaceApi):
                 pending.started_time.CopyFrom(to_timestamp(wft.started_time))
             response.pending_workflow_task.CopyFrom(pending)
         return response
+
+    # ---- queries ------------------------------------------------------------
+
+    async def query_workflow(self, request: wsv.QueryWorkflowRequest) -> wsv.QueryWorkflowResponse:
+        ns = self.namespaces.get(request.namespace)
+        check.execution(request.execution)
+        check.required(request.query.query_type, "QueryType is not set on request.")
+        return await self.worker_tasks.queries.query(
+            ns, request.execution.workflow_id, request.execution.run_id, request.query,
+            request.query_reject_condition, None,
+        )
+
+    async def respond_query_task_completed(
+        self, request: wsv.RespondQueryTaskCompletedRequest
+    ) -> wsv.RespondQueryTaskCompletedResponse:
+        token, _ = self._decode_token(request)
+        if not token.query_id:
+            raise InvalidArgument(BAD_TASK_TOKEN)
+        queries = self.worker_tasks.queries
+        if request.completed_type == QueryResultType.QUERY_RESULT_TYPE_ANSWERED:
+            found = queries.answer(
+                token.query_id,
+                WorkflowQueryResult(
+                    result_type=QueryResultType.QUERY_RESULT_TYPE_ANSWERED,
+                    answer=request.query_result,
+                ),
+            )
+        else:
+            found = queries.answer_failed(
+                token.query_id, request.error_message,
+                request.failure if request.HasField("failure") else None,
+            )
+        if not found:
+            raise NotFound("query task not found, or already expired")
+        return wsv.RespondQueryTaskCompletedResponse()
 
     # ---- workflow tasks ---------------------------------------------------
 

@@ -16,6 +16,7 @@ class TaskToken:
     scheduled_event_id: int
     attempt: int
     activity_id: str = ""
+    query_id: str = ""
 
     def encode(self) -> bytes:
         return json.dumps(asdict(self), separators=(",", ":")).encode()

@@ -69,6 +69,8 @@ class Task:
     attempt: int
     # For a sticky workflow task: the normal queue to fall back to.
     normal_task_queue: str = ""
+    # Set for a query task (history/queries.py): nothing to record started.
+    query_id: str = ""
 
 
 @dataclass

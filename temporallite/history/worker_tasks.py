@@ -24,6 +24,7 @@ from temporallite.history.activity import CommandError
 from temporallite.history.engine import HistoryEngine
 from temporallite.history.executions import HISTORY_PAGE_SIZE
 from temporallite.history.mutable_state import ActivityInfo, MutableState
+from temporallite.history.queries import Queries
 from temporallite.history.task_token import TaskToken
 from temporallite.history.timers import TimerKey
 from temporallite.history.transaction import Task, Transaction
@@ -39,6 +40,9 @@ ACTIVITY_NOT_FOUND = "Activity task not found."
 class WorkerTasks:
     def __init__(self, engine: HistoryEngine) -> None:
         self.engine = engine
+        self.queries = Queries(engine)
+        # Query ids riding on a started workflow task, by (run, scheduled id).
+        self._attached: dict[tuple[str, int], list[str]] = {}
         engine.timer_handlers.update(
             {
                 "workflow_run_timeout": _on_workflow_timeout,
@@ -62,7 +66,10 @@ class WorkerTasks:
             task = await self.engine.matching.poll(ns.id, task_queue.name, "workflow")
             if task is None:
                 return PollWorkflowTaskQueueResponse()
-            response = await self._start_workflow_task(ns, task, task_queue, identity)
+            if task.query_id:
+                response = await self._query_task(ns, task, task_queue)
+            else:
+                response = await self._start_workflow_task(ns, task, task_queue, identity)
             if response is not None:
                 return response
 
@@ -92,6 +99,31 @@ class WorkerTasks:
         assert ms is not None and ms.workflow_task is not None
         return await self._workflow_task_response(ms, polled_queue)
 
+    async def _query_task(
+        self, ns: Namespace, task: Task, polled_queue: TaskQueue
+    ) -> PollWorkflowTaskQueueResponse | None:
+        pending = self.queries.get(task.query_id)
+        if pending is None:
+            return None
+        try:
+            ms = await self.engine.load(task.namespace_id, task.workflow_id, task.run_id)
+        except NotFound:
+            return None
+        sticky = polled_queue.kind == TaskQueueKind.TASK_QUEUE_KIND_STICKY
+        # A sticky worker has the workflow cached: it needs no history.
+        events = [] if sticky else await self.engine.read_history(ms.run_id, 1, ms.next_event_id)
+        token = TaskToken(ms.namespace_id, ms.workflow_id, ms.run_id, 0, 0, query_id=task.query_id)
+        return PollWorkflowTaskQueueResponse(
+            task_token=token.encode(),
+            workflow_execution=WorkflowExecution(workflow_id=ms.workflow_id, run_id=ms.run_id),
+            workflow_type={"name": ms.workflow_type},  # type: ignore[arg-type]
+            previous_started_event_id=ms.previous_started_event_id,
+            started_event_id=ms.previous_started_event_id,
+            history=History(events=events),
+            query=pending.query,
+            workflow_execution_task_queue=TaskQueue(name=ms.task_queue, kind=1),  # type: ignore[arg-type]
+        )
+
     async def _workflow_task_response(
         self, ms: MutableState, polled_queue: TaskQueue
     ) -> PollWorkflowTaskQueueResponse:
@@ -113,7 +145,11 @@ class WorkerTasks:
             events.extend(transient)
         token = TaskToken(ms.namespace_id, ms.workflow_id, ms.run_id, wft.scheduled_event_id,
                           wft.attempt)
+        queries = self.queries.take_buffered(ms.run_id)
+        if queries:
+            self._attached[(ms.run_id, wft.scheduled_event_id)] = list(queries)
         return PollWorkflowTaskQueueResponse(
+            queries=queries,
             task_token=token.encode(),
             workflow_execution=WorkflowExecution(workflow_id=ms.workflow_id, run_id=ms.run_id),
             workflow_type={"name": ms.workflow_type},  # type: ignore[arg-type]
@@ -178,10 +214,23 @@ class WorkerTasks:
             if ms.is_open and (ms.buffered_events or request.force_create_new_workflow_task):
                 workflow_task.schedule(tx)
 
+        attached = self._attached.pop((token.run_id, token.scheduled_event_id), [])
         try:
             await self.engine.update(ns.id, token.workflow_id, token.run_id, transition)
         except _BadCommand as bad:
+            self.queries.rebuffer(token.run_id, attached)
             await self._fail_for_bad_command(ns, token, bad.error, request.identity)
+        for query_id, result in request.query_results.items():
+            self.queries.answer(query_id, result)
+        self.queries.rebuffer(token.run_id, [q for q in attached if q not in request.query_results])
+        await self._send_waiting_queries(ns, token)
+
+    async def _send_waiting_queries(self, ns: Namespace, token: TaskToken) -> None:
+        try:
+            ms = await self.engine.load(ns.id, token.workflow_id, token.run_id)
+        except NotFound:
+            return
+        self.queries.flush_buffered(ms)
 
     async def _fail_for_bad_command(
         self, ns: Namespace, token: TaskToken, error: CommandError, identity: str
@@ -203,6 +252,8 @@ class WorkerTasks:
             self._current_workflow_task(tx, token)
             workflow_task.fail(tx, cause, failure, identity)
 
+        attached = self._attached.pop((token.run_id, token.scheduled_event_id), [])
+        self.queries.rebuffer(token.run_id, attached)
         await self.engine.update(ns.id, token.workflow_id, token.run_id, transition)
 
     async def reset_sticky(self, ns: Namespace, execution: WorkflowExecution) -> None:
