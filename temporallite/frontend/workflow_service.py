@@ -276,8 +276,8 @@ class WorkflowService(NamespaceApi):
         self, request: wsv.RespondWorkflowTaskCompletedRequest
     ) -> wsv.RespondWorkflowTaskCompletedResponse:
         token, ns = self._decode_token(request)
-        await self.worker_tasks.respond_workflow_task_completed(ns, token, request)
-        return wsv.RespondWorkflowTaskCompletedResponse()
+        new_task = await self.worker_tasks.respond_workflow_task_completed(ns, token, request)
+        return wsv.RespondWorkflowTaskCompletedResponse(workflow_task=new_task)
 
     async def respond_workflow_task_failed(
         self, request: wsv.RespondWorkflowTaskFailedRequest

@@ -181,8 +181,11 @@ class WorkerTasks:
 
     async def respond_workflow_task_completed(
         self, ns: Namespace, token: TaskToken, request: RespondWorkflowTaskCompletedRequest
-    ) -> None:
-        def transition(tx: Transaction) -> None:
+    ) -> PollWorkflowTaskQueueResponse | None:
+        """Apply the completion; returns the next workflow task, already
+        started, when the worker asked for it and one was created."""
+
+        def transition(tx: Transaction) -> bool:
             self._current_workflow_task(tx, token)
             ms = tx.ms
             closes = any(c.command_type in commands.CLOSING for c in request.commands)
@@ -211,19 +214,36 @@ class WorkerTasks:
                 commands.apply(tx, list(request.commands), completed_id)
             except CommandError as err:
                 raise _BadCommand(err) from None
-            if ms.is_open and (ms.buffered_events or request.force_create_new_workflow_task):
+            if ms.is_open and (
+                ms.buffered_events or request.force_create_new_workflow_task or tx.needs_workflow_task
+            ):
                 workflow_task.schedule(tx)
+            new_task = ms.workflow_task
+            if not request.return_new_workflow_task or new_task is None or new_task.started:
+                return False
+            # Hand the new task straight back to this worker, started.
+            tx.tasks = [t for t in tx.tasks if t.kind != "workflow" or t.query_id]
+            workflow_task.record_started(tx, request.identity, str(uuid.uuid4()))
+            return True
 
         attached = self._attached.pop((token.run_id, token.scheduled_event_id), [])
         try:
-            await self.engine.update(ns.id, token.workflow_id, token.run_id, transition)
+            returned = await self.engine.update(ns.id, token.workflow_id, token.run_id, transition)
         except _BadCommand as bad:
             self.queries.rebuffer(token.run_id, attached)
             await self._fail_for_bad_command(ns, token, bad.error, request.identity)
+            return None
         for query_id, result in request.query_results.items():
             self.queries.answer(query_id, result)
         self.queries.rebuffer(token.run_id, [q for q in attached if q not in request.query_results])
+        if returned:
+            ms = await self.engine.load(ns.id, token.workflow_id, token.run_id)
+            kind = (TaskQueueKind.TASK_QUEUE_KIND_STICKY if ms.sticky_task_queue
+                    else TaskQueueKind.TASK_QUEUE_KIND_NORMAL)
+            queue = TaskQueue(name=ms.sticky_task_queue or ms.task_queue, kind=kind)
+            return await self._workflow_task_response(ms, queue)
         await self._send_waiting_queries(ns, token)
+        return None
 
     async def _send_waiting_queries(self, ns: Namespace, token: TaskToken) -> None:
         try:

@@ -39,6 +39,10 @@ class Store:
 
     @classmethod
     async def open(cls, filename: str | None) -> Store:
+        if filename:
+            # Fail here, synchronously: a failed aiosqlite connect leaves its
+            # thread finishing after the event loop is gone.
+            sqlite3.connect(filename).close()
         db = await aiosqlite.connect(filename or ":memory:", isolation_level=None)
         store = cls(db)
         try:
