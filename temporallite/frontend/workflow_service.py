@@ -20,6 +20,7 @@ from temporalio.api.query.v1 import WorkflowQueryResult
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflow.v1 import (
     PendingActivityInfo,
+    PendingChildExecutionInfo,
     PendingWorkflowTaskInfo,
     WorkflowExecutionConfig,
 )
@@ -215,6 +216,17 @@ class WorkflowService(NamespaceApi):
         response.workflow_execution_info.history_length = ms.next_event_id - 1
         for info in ms.activities.values():
             response.pending_activities.append(_pending_activity(info))
+        for child in ms.children.values():
+            if child.run_id:
+                response.pending_children.append(
+                    PendingChildExecutionInfo(
+                        workflow_id=child.workflow_id,
+                        run_id=child.run_id,
+                        workflow_type_name=child.workflow_type,
+                        initiated_id=child.initiated_event_id,
+                        parent_close_policy=child.parent_close_policy,  # type: ignore[arg-type]
+                    )
+                )
         wft = ms.workflow_task
         if wft is not None:
             pending = PendingWorkflowTaskInfo(

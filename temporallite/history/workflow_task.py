@@ -85,6 +85,7 @@ def record_started(tx: Transaction, identity: str, request_id: str) -> WorkflowT
         "identity": identity,
         "request_id": request_id,
         "history_size_bytes": ms.history_size_bytes,
+        "suggest_continue_as_new": should_continue_as_new(ms),
     }
     task.started_time = tx.now
     task.identity = identity
@@ -110,6 +111,18 @@ def record_started(tx: Transaction, identity: str, request_id: str) -> WorkflowT
         task.started_event_id = started.event_id
     task.schedule_to_start_deadline = 0.0
     return task
+
+
+# The real server's defaults (limit.historyCount/historySize.suggestContinueAsNew).
+SUGGEST_CONTINUE_AS_NEW_EVENTS = 4 * 1024
+SUGGEST_CONTINUE_AS_NEW_BYTES = 4 * 1024 * 1024
+
+
+def should_continue_as_new(ms: MutableState) -> bool:
+    return (
+        ms.next_event_id - 1 >= SUGGEST_CONTINUE_AS_NEW_EVENTS
+        or ms.history_size_bytes >= SUGGEST_CONTINUE_AS_NEW_BYTES
+    )
 
 
 def transient_events(task: WorkflowTaskInfo, ms: MutableState | None = None) -> list[HistoryEvent]:

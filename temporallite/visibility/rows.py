@@ -23,6 +23,16 @@ def execution_info(ms: MutableState) -> WorkflowExecutionInfo:
         state_transition_count=ms.state_transition_count,
         history_size_bytes=ms.history_size_bytes,
     )
+    if ms.parent is not None:
+        parent = ms.parent.execution
+        info.parent_namespace_id = parent.namespace_id
+        info.parent_execution.CopyFrom(
+            WorkflowExecution(workflow_id=parent.workflow_id, run_id=parent.run_id)
+        )
+    if ms.root_workflow_id:
+        info.root_execution.CopyFrom(
+            WorkflowExecution(workflow_id=ms.root_workflow_id, run_id=ms.root_run_id)
+        )
     if ms.memo:
         info.memo.CopyFrom(Memo.FromString(ms.memo))
     else:
