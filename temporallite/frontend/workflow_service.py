@@ -31,6 +31,7 @@ from temporallite.clock import to_duration, to_timestamp
 from temporallite.errors import BAD_TASK_TOKEN, InvalidArgument, NamespaceNotFound, NotFound
 from temporallite.frontend import validation as check
 from temporallite.frontend.namespace_api import NamespaceApi
+from temporallite.frontend.visibility_api import VisibilityApi
 from temporallite.history import activity
 from temporallite.history.engine import HistoryEngine
 from temporallite.history.executions import Executions
@@ -54,7 +55,7 @@ SUPPORTED_CLIENTS = {
 }
 
 
-class WorkflowService(NamespaceApi):
+class WorkflowService(NamespaceApi, VisibilityApi):
     def __init__(self, namespaces: NamespaceRegistry, engine: HistoryEngine) -> None:
         super().__init__(namespaces)
         self.engine = engine
