@@ -302,13 +302,7 @@ def start(
     try:
         asyncio.run(serve(config))
     except StartupError as exc:
-        click.echo(f"error: {exc}", err=True)
-        # A failed start can leave a non-daemon thread behind (an aiosqlite
-        # connection that Store.open did not close), and sys.exit would wait
-        # for it forever. Nothing else is left to clean up: leave at once.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(EXIT_USAGE)
+        _fail(str(exc))
     except KeyboardInterrupt:
         pass  # interrupted while starting: nothing was left running
 

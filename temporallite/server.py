@@ -62,7 +62,8 @@ class TemporalLiteServer:
             self._grpc = Server(services)
             await self._grpc.start(self.config.ip, self.config.port)
         except BaseException:
-            await self._close_storage()
+            self._grpc = None
+            await self.stop()
             raise
 
     async def wait_closed(self) -> None:

@@ -32,7 +32,7 @@ from temporallite.errors import BAD_TASK_TOKEN, InvalidArgument, NamespaceNotFou
 from temporallite.frontend import validation as check
 from temporallite.frontend.namespace_api import NamespaceApi
 from temporallite.frontend.visibility_api import VisibilityApi
-from temporallite.history import activity
+from temporallite.history import activity, reset
 from temporallite.history.engine import HistoryEngine
 from temporallite.history.executions import Executions
 from temporallite.history.lifecycle import Signal
@@ -183,6 +183,14 @@ class WorkflowService(NamespaceApi, VisibilityApi):
             request.identity,
         )
         return wsv.TerminateWorkflowExecutionResponse()
+
+    async def reset_workflow_execution(
+        self, request: wsv.ResetWorkflowExecutionRequest
+    ) -> wsv.ResetWorkflowExecutionResponse:
+        ns = self.namespaces.get(request.namespace)
+        check.execution(request.workflow_execution)
+        run_id = await reset.reset(self.engine, ns, request)
+        return wsv.ResetWorkflowExecutionResponse(run_id=run_id)
 
     async def delete_workflow_execution(
         self, request: wsv.DeleteWorkflowExecutionRequest

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from temporalio.api.command.v1 import Command
 from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.enums.v1 import EventType, ParentClosePolicy
+from temporalio.api.enums.v1 import EventType, ParentClosePolicy, WorkflowIdReusePolicy
 from temporalio.api.enums.v1 import WorkflowTaskFailedCause as Cause
 from temporalio.api.taskqueue.v1 import TaskQueue
 
+from temporallite.clock import duration_seconds, to_duration
 from temporallite.history.activity import CommandError
 from temporallite.history.mutable_state import ChildInfo, ExternalRequest
+from temporallite.history.run_start import DEFAULT_WORKFLOW_TASK_TIMEOUT
 from temporallite.history.transaction import Transaction
 
 ET = EventType
@@ -47,11 +49,14 @@ def start_child(tx: Transaction, command: Command, completed_event_id: int) -> N
         input=attrs.input if attrs.HasField("input") else None,
         workflow_execution_timeout=attrs.workflow_execution_timeout,
         workflow_run_timeout=attrs.workflow_run_timeout,
-        workflow_task_timeout=attrs.workflow_task_timeout,
+        workflow_task_timeout=attrs.workflow_task_timeout
+        if duration_seconds(attrs.workflow_task_timeout)
+        else to_duration(DEFAULT_WORKFLOW_TASK_TIMEOUT),
         parent_close_policy=policy,
         control=attrs.control,
         workflow_task_completed_event_id=completed_event_id,
-        workflow_id_reuse_policy=attrs.workflow_id_reuse_policy,
+        workflow_id_reuse_policy=attrs.workflow_id_reuse_policy
+        or WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
         retry_policy=attrs.retry_policy if attrs.HasField("retry_policy") else None,
         cron_schedule=attrs.cron_schedule,
         header=attrs.header if attrs.HasField("header") else None,

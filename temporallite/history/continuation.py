@@ -13,7 +13,7 @@ from temporalio.api.failure.v1 import Failure, TimeoutFailureInfo
 from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes as StartedAttrs
 from temporalio.api.taskqueue.v1 import TaskQueue
 
-from temporallite.clock import duration_seconds
+from temporallite.clock import duration_seconds, to_duration
 from temporallite.history import lifecycle, retry, run_start
 from temporallite.history.transaction import Transaction
 
@@ -25,8 +25,17 @@ def _previous(tx: Transaction) -> StartedAttrs:
     return StartedAttrs.FromString(tx.ms.started_attributes)
 
 
+# A new run of the same workflow starts at least this long after the
+# previous run began (the real server's workflowIdReuseMinimalInterval).
+MIN_INTERVAL_BETWEEN_RUNS = 1.0
+
+
 def _start_next(tx: Transaction, run_id: str, attrs: StartedAttrs) -> None:
     ms = tx.ms
+    lifetime = tx.now - (ms.execution_time or ms.start_time)
+    backoff = duration_seconds(attrs.first_workflow_task_backoff)
+    if lifetime + backoff < MIN_INTERVAL_BETWEEN_RUNS:
+        attrs.first_workflow_task_backoff.CopyFrom(to_duration(MIN_INTERVAL_BETWEEN_RUNS - lifetime))
     new_ms = run_start.new_mutable_state(
         ms.namespace_id, ms.namespace, run_id, attrs, str(uuid.uuid4()), tx.now
     )
@@ -89,7 +98,6 @@ def continue_as_new(
         workflow_task_completed_event_id=completed_event_id,
         backoff_start_interval=command.backoff_start_interval
         if command.HasField("backoff_start_interval") else None,
-        initiator=attrs.initiator,
         failure=command.failure if command.HasField("failure") else None,
         last_completion_result=command.last_completion_result
         if command.HasField("last_completion_result") else None,

@@ -11,11 +11,13 @@ from temporalio.api.common.v1 import Payloads, WorkflowExecution
 from temporalio.api.enums.v1 import (
     EventType,
     HistoryEventFilterType,
+    TimeoutType,
     WorkflowExecutionStatus,
     WorkflowIdConflictPolicy,
     WorkflowIdReusePolicy,
 )
-from temporalio.api.history.v1 import History
+from temporalio.api.failure.v1 import Failure, TimeoutFailureInfo
+from temporalio.api.history.v1 import History, HistoryEvent
 from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes as StartedAttrs
 from temporalio.api.workflowservice.v1 import (
     GetWorkflowExecutionHistoryRequest,
@@ -272,7 +274,9 @@ class Executions:
             events = await self.engine.read_history(
                 ms.run_id, ms.completion_event_id, ms.completion_event_id + 1
             )
-            return GetWorkflowExecutionHistoryResponse(history=History(events=events))
+            return GetWorkflowExecutionHistoryResponse(
+                history=History(events=[_as_continued(e) for e in events])
+            )
         end = min(ms.next_event_id, next_id + page_size)
         events = await self.engine.read_history(ms.run_id, next_id, end)
         token = b""
@@ -298,6 +302,40 @@ class Executions:
             await self.engine.wait_for_events(ms.run_id, remaining)
             ms = await self.engine.load(ns.id, ms.workflow_id, ms.run_id)
         return ms
+
+
+def _as_continued(event: HistoryEvent) -> HistoryEvent:
+    """As the real server answers a close-event read: a run that went on as
+    a retry or cron run reads as ContinuedAsNew, so clients follow the chain."""
+    for name in ("completed", "failed", "timed_out"):
+        field = f"workflow_execution_{name}_event_attributes"
+        if not event.HasField(field):  # type: ignore[arg-type]
+            continue
+        attrs = getattr(event, field)
+        if not attrs.new_execution_run_id:
+            return event
+        continued = HistoryEvent(
+            event_id=event.event_id,
+            event_time=event.event_time,
+            event_type=EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+        )
+        target = continued.workflow_execution_continued_as_new_event_attributes
+        target.new_execution_run_id = attrs.new_execution_run_id
+        if name == "completed" and attrs.HasField("result"):
+            target.last_completion_result.CopyFrom(attrs.result)
+        elif name == "failed":
+            target.failure.CopyFrom(attrs.failure)
+        elif name == "timed_out":
+            target.failure.CopyFrom(
+                Failure(
+                    message="workflow timeout",
+                    timeout_failure_info=TimeoutFailureInfo(
+                        timeout_type=TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE
+                    ),
+                )
+            )
+        return continued
+    return event
 
 
 def _require_open(ms: MutableState) -> None:

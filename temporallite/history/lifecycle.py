@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from temporalio.api.common.v1 import Header, Payloads, WorkflowExecution
 from temporalio.api.enums.v1 import EventType, WorkflowExecutionStatus
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes as StartedAttrs
 
 from temporallite.history import workflow_task
@@ -77,7 +78,17 @@ def _add_signaled(tx: Transaction, sig: Signal) -> None:
         identity=sig.identity,
         header=sig.header,
         external_workflow_execution=sig.external,
+        request_id=sig.request_id,
     )
+
+
+def reapply(tx: Transaction, event: HistoryEvent) -> None:
+    """A signal from a reset's base run, applied again to the new run."""
+    copy = tx.new_event(ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
+    copy.workflow_execution_signaled_event_attributes.CopyFrom(
+        event.workflow_execution_signaled_event_attributes
+    )
+    tx.append(copy)
 
 
 def request_cancel(

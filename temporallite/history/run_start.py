@@ -55,6 +55,7 @@ def from_request(request: StartWorkflowExecutionRequest, now: float) -> StartedA
     backoff = duration_seconds(request.workflow_start_delay)
     if request.cron_schedule:
         backoff = cron_backoff(request.cron_schedule, now, now)
+        attrs.initiator = ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE
     if backoff:
         attrs.first_workflow_task_backoff.CopyFrom(to_duration(backoff))
     return attrs

@@ -238,7 +238,9 @@ class TransferExecutor:
                     )
                 elif child.parent_close_policy == ParentClosePolicy.PARENT_CLOSE_POLICY_REQUEST_CANCEL:
                     await self.executions.request_cancel(
-                        ns, execution, SERVER_IDENTITY, "", "by parent close policy"
+                        ns, execution, SERVER_IDENTITY, "", "",
+                        external=(0, WorkflowExecution(
+                            workflow_id=parent.workflow_id, run_id=parent.run_id)),
                     )
             except ServiceError:
                 continue
@@ -260,7 +262,7 @@ class TransferExecutor:
                 lifecycle.Signal(
                     init.signal_name,
                     init.input if init.HasField("input") else None,
-                    "",
+                    SERVER_IDENTITY,
                     init.header if init.HasField("header") else None,
                     request_id=f"{source.run_id}:{initiated_event_id}",
                     external=WorkflowExecution(workflow_id=source.workflow_id, run_id=source.run_id),
@@ -284,7 +286,6 @@ class TransferExecutor:
                 tx.add_or_buffer(
                     ET.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
                     cause=SignalExternalWorkflowExecutionFailedCause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
-                    workflow_task_completed_event_id=init.workflow_task_completed_event_id,
                     **common,
                 )
             tx.needs_workflow_task = True

@@ -34,6 +34,8 @@ _ActivityFinder = Callable[[MutableState], "ActivityInfo | None"]
 _ActivityChange = Callable[[Transaction, ActivityInfo], None]
 
 WFT_NOT_FOUND = "Workflow task not found."
+# The real server's request id for a task handed back by RespondWorkflowTaskCompleted.
+INLINE_REQUEST_ID = "request-from-RespondWorkflowTaskCompleted"
 ACTIVITY_NOT_FOUND = "Activity task not found."
 
 
@@ -223,7 +225,7 @@ class WorkerTasks:
                 return False
             # Hand the new task straight back to this worker, started.
             tx.tasks = [t for t in tx.tasks if t.kind != "workflow" or t.query_id]
-            workflow_task.record_started(tx, request.identity, str(uuid.uuid4()))
+            workflow_task.record_started(tx, request.identity, INLINE_REQUEST_ID)
             return True
 
         attached = self._attached.pop((token.run_id, token.scheduled_event_id), [])

@@ -5,7 +5,9 @@ cancels, local activities, patches and reset, written as users write them."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
@@ -43,7 +45,7 @@ async def la_sleep(seconds: float) -> str:
     return f"slept {seconds}"
 
 
-ACTIVITIES = [la_echo, la_flaky, la_sleep]
+ACTIVITIES: list[Callable[..., Any]] = [la_echo, la_flaky, la_sleep]
 
 # ---------------------------------------------------------------------------
 # Queries
@@ -236,9 +238,7 @@ class ContinuesAsNew:
             "memo": workflow.memo_value("owner", "missing"),
             "continued_run_id": info.continued_run_id is not None,
             "first_run_id": info.first_execution_run_id,
-            "search_attributes": {
-                k: v for k, v in info.search_attributes.items() if k.startswith("Custom")
-            },
+            "search_attributes": {k: v for k, v in info.search_attributes.items() if k.startswith("Custom")},
             "task_queue": info.task_queue,
             "run_timeout": info.run_timeout.total_seconds() if info.run_timeout else None,
             "task_timeout": info.task_timeout.total_seconds(),

@@ -294,7 +294,8 @@ async def test_sticky_schedule_to_start_timeout_falls_back_to_normal_queue(
         "WORKFLOW_TASK_SCHEDULED", "WORKFLOW_TASK_STARTED",
     ]
     events = list(task.history.events)
-    assert events[5].workflow_task_scheduled_event_attributes.task_queue.kind == TaskQueueKind.TASK_QUEUE_KIND_STICKY
+    sticky_kind = events[5].workflow_task_scheduled_event_attributes.task_queue.kind
+    assert sticky_kind == TaskQueueKind.TASK_QUEUE_KIND_STICKY
     timed_out = events[6].workflow_task_timed_out_event_attributes
     assert timed_out.timeout_type == TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START
     normal = events[7].workflow_task_scheduled_event_attributes

@@ -11,6 +11,18 @@ differs from one run to the next: timestamps, task ids, run ids, request ids,
 identities, worker build ids, history sizes, stack traces and the random
 workflow id and task queue names of a scenario.
 
+Workflows related to the one whose history it is (a child, a parent, the
+target or sender of an external signal or cancel) have ids built from a
+random UUID, and the server writes run ids into some texts (the reason of a
+cancel requested by a workflow): every UUID in a text is replaced by
+"<uuid>". Local activity markers carry times; only their stable details are
+kept. A run that follows another (continue-as-new, retry, cron) starts at
+least 1 s after the previous run started (the real server's
+history.workflowIdReuseMinimalInterval): its first workflow task backoff is
+then 1 s minus the previous run's lifetime, which depends on timing, so such
+a backoff (between 0.3 and 1 s) compares as "<1s minus previous run's
+lifetime>".
+
 Proto3 defaults are treated as absent: an attribute whose value is empty, zero
 or false is left out, so "unset" and "set to the default" compare equal.
 
@@ -20,6 +32,7 @@ or false is left out, so "unset" and "set to the default" compare equal.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -52,6 +65,7 @@ _KEEP: dict[str, tuple[str, ...]] = {
         "search_attributes",
         "header",
         "parent_workflow_namespace",
+        "parent_workflow_execution",
         "parent_initiated_event_id",
         "continued_execution_run_id",
     ),
@@ -153,11 +167,13 @@ _KEEP: dict[str, tuple[str, ...]] = {
         "input",
         "header",
         "skip_generate_workflow_task",
+        "external_workflow_execution",
     ),
     "workflow_execution_terminated_event_attributes": ("reason", "details"),
     "workflow_execution_cancel_requested_event_attributes": (
         "cause",
         "external_initiated_event_id",
+        "external_workflow_execution",
     ),
     "workflow_execution_canceled_event_attributes": (
         "workflow_task_completed_event_id",
@@ -179,7 +195,20 @@ _KEEP: dict[str, tuple[str, ...]] = {
         "memo",
         "search_attributes",
     ),
+    # Child workflow and external signal / cancel events keep all their fields
+    # (but those in _DROP): workflow type, namespace, the initiated / started
+    # event id links, parent close policy, the causes of failures.
 }
+
+# The details of a local activity marker's "data" payload that do not depend
+# on timing (complete_time, original_schedule_time and activation_index do).
+_LOCAL_ACTIVITY_MARKER_KEYS = ("seq", "attempt", "activity_id", "activity_type", "backoff")
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+# A continued run's first workflow task backoff in this range is taken as the
+# minimal interval between runs (1 s) less the previous run's lifetime.
+_MIN_INTERVAL_BACKOFF = (0.3, 1.0)
 
 # Fields never compared, wherever they appear: random per run, per process or
 # per request, or about worker versioning rather than the workflow.
@@ -266,7 +295,7 @@ def _enum_prefix(unspecified_name: str) -> str:
 def _payload(msg: Message, ctx: _Context) -> Any:
     data = msg.data  # type: ignore[attr-defined]
     try:
-        text: Any = data.decode("utf-8")
+        text: Any = _UUID.sub("<uuid>", data.decode("utf-8"))
     except UnicodeDecodeError:
         text = data
     meta = tuple(
@@ -361,9 +390,48 @@ def _single(field: FieldDescriptor, value: Any, ctx: _Context) -> Any:
         return None if value == 0 else _enum_name(field, value)
     if field.type == FieldDescriptor.TYPE_STRING and ctx.workflow_id and value == ctx.workflow_id:
         return "<workflow_id>"
+    if field.type == FieldDescriptor.TYPE_STRING:
+        return _UUID.sub("<uuid>", value)
     if isinstance(value, float):
         return round(value, 9)
     return value
+
+
+def _marker_details(msg: Message, ctx: _Context) -> Any:
+    """A marker's details; for a local activity marker ("core_local_activity"
+    in the Python SDK, whose "data" is JSON), only the stable keys of "data"."""
+    field: Any = msg.DESCRIPTOR.fields_by_name["details"]
+    details = _field(field, msg.details, ctx)  # type: ignore[attr-defined]
+    if msg.marker_name != "core_local_activity":  # type: ignore[attr-defined]
+        return details
+    out = []
+    for key, value in details:
+        if key == "data" and isinstance(value, tuple):
+            kept = []
+            for item in value:
+                try:
+                    data = json.loads(item)
+                except (TypeError, ValueError):
+                    kept.append(item)
+                    continue
+                if isinstance(data, dict):
+                    data = {k: data.get(k) for k in _LOCAL_ACTIVITY_MARKER_KEYS if k in data}
+                kept.append(json.dumps(data, sort_keys=True))
+            value = tuple(kept)
+        out.append((key, value))
+    return tuple(out)
+
+
+def _continued_run_backoff(attrs: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    values = dict(attrs)
+    backoff = values.get("first_workflow_task_backoff")
+    low, high = _MIN_INTERVAL_BACKOFF
+    if values.get("continued_execution_run_id") and isinstance(backoff, float) and low <= backoff < high:
+        return [
+            (k, "<1s minus previous run's lifetime>" if k == "first_workflow_task_backoff" else v)
+            for k, v in attrs
+        ]
+    return attrs
 
 
 def _events(history: Any) -> Sequence[HistoryEvent]:
@@ -394,9 +462,14 @@ def normalize(history: Any) -> list[NormalizedEvent]:
                     not _repeated(field) and not msg.HasField(field.name)
                 ):
                     continue
-                value = _field(field, getattr(msg, field.name), ctx)
+                if which == "marker_recorded_event_attributes" and field.name == "details":
+                    value = _marker_details(msg, ctx)
+                else:
+                    value = _field(field, getattr(msg, field.name), ctx)
                 if not _is_empty(value):
                     attrs.append((field.name, value))
+            if which == "workflow_execution_started_event_attributes":
+                attrs = _continued_run_backoff(attrs)
         if event.worker_may_ignore:
             attrs.append(("worker_may_ignore", True))
         out.append((event.event_id, _camel(EventType.Name(event.event_type)), tuple(attrs)))

@@ -37,6 +37,7 @@ from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
     CancelledError,
+    ChildWorkflowError,
     TerminatedError,
 )
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
@@ -501,6 +502,155 @@ class UpsertMemo:
         return sorted(workflow.memo())
 
 
+
+# -- Queries, child workflows, continue-as-new, retries, external signals and
+# cancels, local activities and patches.
+
+
+@workflow.defn
+class QueryableWaiter:
+    def __init__(self) -> None:
+        self.value: str | None = None
+
+    @workflow.signal
+    def go(self, value: str) -> None:
+        self.value = value
+
+    @workflow.query
+    def state(self) -> str:
+        return "waiting" if self.value is None else f"got {self.value}"
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self.value is not None)
+        return f"got {self.value}"
+
+
+@workflow.defn
+class SignalledChild:
+    """Waits for `go`; fails when told "fail", else returns."""
+
+    def __init__(self) -> None:
+        self.value: str | None = None
+
+    @workflow.signal
+    def go(self, value: str) -> None:
+        self.value = value
+
+    @workflow.run
+    async def run(self, name: str) -> str:
+        await workflow.wait_condition(lambda: self.value is not None)
+        if self.value == "fail":
+            raise ApplicationError(f"child {name} was told to fail", type="ChildFailed")
+        return f"child {name} got {self.value}"
+
+
+@workflow.defn
+class ParentOfSignalledChild:
+    @workflow.run
+    async def run(self, name: str) -> str:
+        # A child failure is not caught: it fails the parent.
+        return await workflow.execute_child_workflow(
+            SignalledChild.run, name, id=f"{workflow.info().workflow_id}-child"
+        )
+
+
+@workflow.defn
+class ParentClosesOverChild:
+    """Starts a child with the given parent close policy and completes on
+    `done`, leaving the child running."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.done = True
+
+    @workflow.run
+    async def run(self, policy: str) -> str:
+        await workflow.start_child_workflow(
+            SignalledChild.run,
+            policy,
+            id=f"{workflow.info().workflow_id}-child",
+            parent_close_policy=workflow.ParentClosePolicy[policy],
+        )
+        await workflow.wait_condition(lambda: self.done)
+        return f"parent done ({policy})"
+
+
+@workflow.defn
+class CountsUp:
+    @workflow.run
+    async def run(self, count: int, until: int) -> str:
+        if count < until:
+            workflow.continue_as_new(args=[count + 1, until])
+        return f"reached {count} ({workflow.memo_value('owner', 'no memo')})"
+
+
+@workflow.defn
+class FailsFirstAttempt:
+    @workflow.run
+    async def run(self, name: str) -> str:
+        attempt = workflow.info().attempt
+        if attempt == 1:
+            raise ApplicationError(f"{name}: attempt {attempt} failed", type="FirstAttempt")
+        return f"{name} succeeded on attempt {attempt}"
+
+
+@workflow.defn
+class SignalsAnother:
+    @workflow.run
+    async def run(self, target_id: str, value: str) -> str:
+        await workflow.get_external_workflow_handle(target_id).signal(WaitForSignal.go, value)
+        return f"signalled {value}"
+
+
+@workflow.defn
+class SignalsNobody:
+    @workflow.run
+    async def run(self, target_id: str) -> str:
+        try:
+            await workflow.get_external_workflow_handle(target_id).signal(WaitForSignal.go, "lost")
+        except ApplicationError as err:
+            return f"signal failed: {err.type}"
+        return "signalled"
+
+
+@workflow.defn
+class CancelsAnother:
+    @workflow.run
+    async def run(self, target_id: str) -> str:
+        await workflow.get_external_workflow_handle(target_id).cancel()
+        return "cancel requested"
+
+
+@workflow.defn
+class TwoLocalActivities:
+    @workflow.run
+    async def run(self, name: str) -> list[str]:
+        results = []
+        for i in (1, 2):
+            results.append(
+                await workflow.execute_local_activity(
+                    greet, f"{name}-{i}", start_to_close_timeout=_ACT_TIMEOUT
+                )
+            )
+        return results
+
+
+@workflow.defn
+class PatchedWorkflow:
+    @workflow.run
+    async def run(self) -> str:
+        if workflow.patched("use-new-greeting"):
+            greeting = "new"
+        else:
+            greeting = "old"
+        workflow.deprecate_patch("retired-change")
+        return greeting
+
+
 WORKFLOWS = [
     ReturnAtOnce,
     OneActivity,
@@ -523,6 +673,17 @@ WORKFLOWS = [
     AsyncCompletion,
     CatchActivityFailure,
     UpsertMemo,
+    QueryableWaiter,
+    SignalledChild,
+    ParentOfSignalledChild,
+    ParentClosesOverChild,
+    CountsUp,
+    FailsFirstAttempt,
+    SignalsAnother,
+    SignalsNobody,
+    CancelsAnother,
+    TwoLocalActivities,
+    PatchedWorkflow,
 ]
 
 # ---------------------------------------------------------------------------
@@ -594,6 +755,41 @@ async def expect_failure(handle: WorkflowHandle) -> WorkflowFailureError:
     except WorkflowFailureError as err:
         return err
     raise AssertionError(f"{handle.id} was expected to fail")
+
+
+async def run_handles(client: Client, handle: WorkflowHandle) -> list[WorkflowHandle]:
+    """One handle per run of a chain (continue-as-new, retry, cron), from the
+    first run on, following new_execution_run_id from each run's last event."""
+    handles = []
+    run_id = handle.result_run_id or handle.run_id
+    while run_id:
+        run = client.get_workflow_handle(handle.id, run_id=run_id)
+        handles.append(run)
+        last = list((await run.fetch_history()).events)[-1]
+        which = last.WhichOneof("attributes")
+        run_id = getattr(getattr(last, which), "new_execution_run_id", "") if which else ""
+    return handles
+
+
+async def wait_closed(handle: WorkflowHandle, timeout: float = 10.0) -> None:
+    """Until the workflow's history ends with a close event."""
+    closing = {
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+    }
+    deadline = time.monotonic() + timeout
+    while True:
+        history = list((await handle.fetch_history()).events)
+        if history and history[-1].event_type in closing:
+            return
+        if time.monotonic() > deadline:
+            types = [EventType.Name(e.event_type) for e in history]
+            raise AssertionError(f"{handle.id}: not closed after {timeout}s; history: {types}")
+        await asyncio.sleep(0.05)
 
 
 def _start(client: Client, wf: object, arg: object | None, name: str, tq: str, **kw: object):
@@ -929,6 +1125,150 @@ async def upsert_memo(client: Client, tq: str) -> list[WorkflowHandle]:
     return [handle]
 
 
+# -- Queries, child workflows, continue-as-new, retries, external signals and
+# cancels, local activities and patches.
+
+
+async def query_running_workflow(client: Client, tq: str) -> list[WorkflowHandle]:
+    """Queries leave no event: the history is that of a signalled workflow,
+    but the scenario checks the answers (before and after the signal)."""
+    async with _worker(client, tq):
+        handle = await _start(client, QueryableWaiter.run, None, "query-running", tq)
+        await wait_idle(handle)
+        assert await handle.query(QueryableWaiter.state) == "waiting"
+        await handle.signal(QueryableWaiter.go, "it")
+        assert await handle.result() == "got it"
+        assert await handle.query(QueryableWaiter.state) == "got it"  # replayed
+    return [handle]
+
+
+async def _child_scenario(client: Client, tq: str, name: str, order: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        parent = await _start(client, ParentOfSignalledChild.run, "kid", name, tq)
+        await wait_history(
+            parent,
+            lambda h: count(h, EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED) == 1,
+            what="child started",
+        )
+        child = client.get_workflow_handle(f"{parent.id}-child")
+        await wait_idle(child)
+        await child.signal(SignalledChild.go, order)
+        if order == "fail":
+            err = await expect_failure(parent)
+            assert isinstance(err.cause, ChildWorkflowError)
+            assert isinstance(err.cause.cause, ApplicationError)
+            assert err.cause.cause.type == "ChildFailed"
+        else:
+            assert await parent.result() == f"child kid got {order}"
+    return [parent, child]
+
+
+async def child_workflow_success(client: Client, tq: str) -> list[WorkflowHandle]:
+    return await _child_scenario(client, tq, "child-success", "go")
+
+
+async def child_workflow_failure(client: Client, tq: str) -> list[WorkflowHandle]:
+    return await _child_scenario(client, tq, "child-failure", "fail")
+
+
+async def parent_close_policies(client: Client, tq: str) -> list[WorkflowHandle]:
+    """The parent completes while its child runs: TERMINATE terminates the
+    child, REQUEST_CANCEL asks it to cancel (it does), ABANDON leaves it
+    running (the scenario then lets it finish)."""
+    handles: list[WorkflowHandle] = []
+    async with _worker(client, tq):
+        for policy in ("TERMINATE", "REQUEST_CANCEL", "ABANDON"):
+            parent = await _start(client, ParentClosesOverChild.run, policy, f"close-{policy.lower()}", tq)
+            await wait_history(
+                parent,
+                lambda h: count(h, EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED) == 1,
+                what="child started",
+            )
+            child = client.get_workflow_handle(f"{parent.id}-child")
+            await wait_idle(child)
+            await parent.signal(ParentClosesOverChild.finish)
+            assert await parent.result() == f"parent done ({policy})"
+            if policy == "ABANDON":
+                await asyncio.sleep(0.5)  # give the server a chance to (wrongly) act on it
+                await wait_idle(child)
+                await child.signal(SignalledChild.go, "alone")
+                assert await child.result() == "child ABANDON got alone"
+            else:
+                await wait_closed(child)
+            handles += [parent, child]
+    return handles
+
+
+async def continue_as_new(client: Client, tq: str) -> list[WorkflowHandle]:
+    """Three runs (two continue-as-new); the memo is carried over."""
+    async with _worker(client, tq):
+        handle = await client.start_workflow(
+            CountsUp.run, args=[0, 2], id=_wid("continue-as-new"), task_queue=tq, memo={"owner": "alice"}
+        )
+        assert await handle.result() == "reached 2 (alice)"
+    runs = await run_handles(client, handle)
+    assert len(runs) == 3
+    return runs
+
+
+async def workflow_retry(client: Client, tq: str) -> list[WorkflowHandle]:
+    """The first attempt fails, the retry (a new run) succeeds."""
+    async with _worker(client, tq):
+        handle = await _start(
+            client,
+            FailsFirstAttempt.run,
+            "job",
+            "workflow-retry",
+            tq,
+            retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=100)),
+        )
+        assert await handle.result() == "job succeeded on attempt 2"
+    runs = await run_handles(client, handle)
+    assert len(runs) == 2
+    return runs
+
+
+async def local_activities(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(client, TwoLocalActivities.run, "la", "local-activities", tq)
+        assert await handle.result() == ["Hello, la-1!", "Hello, la-2!"]
+    return [handle]
+
+
+async def patched_marker(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(client, PatchedWorkflow.run, None, "patched", tq)
+        assert await handle.result() == "new"
+    return [handle]
+
+
+async def signal_external_workflow(client: Client, tq: str) -> list[WorkflowHandle]:
+    """A signals B by workflow id; C signals a workflow id nobody uses."""
+    async with _worker(client, tq):
+        target = await _start(client, WaitForSignal.run, None, "signal-target", tq)
+        await wait_idle(target)
+        sender = await client.start_workflow(
+            SignalsAnother.run, args=[target.id, "hello"], id=_wid("signal-sender"), task_queue=tq
+        )
+        assert await sender.result() == "signalled hello"
+        assert await target.result() == "got hello"
+        lost = await _start(client, SignalsNobody.run, f"{target.id}-nobody", "signal-nobody", tq)
+        assert await lost.result() == "signal failed: ExternalWorkflowExecutionNotFound"
+    return [sender, target, lost]
+
+
+async def cancel_external_workflow(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        target = await _start(client, WaitForSignal.run, None, "cancel-target", tq)
+        await wait_idle(target)
+        canceller = await _start(client, CancelsAnother.run, target.id, "canceller", tq)
+        assert await canceller.result() == "cancel requested"
+        err = await expect_failure(target)
+        assert isinstance(err.cause, CancelledError)
+    return [canceller, target]
+
+
+
 SCENARIOS: dict[str, Scenario] = {
     "return_at_once": return_at_once,  # (a)
     "one_activity": one_activity,  # (b)
@@ -957,6 +1297,16 @@ SCENARIOS: dict[str, Scenario] = {
     "activity_failure_then_workflow_catches": activity_failure_then_workflow_catches,
     "many_signals_in_one_task": many_signals_in_one_task,
     "upsert_memo": upsert_memo,
+    "query_running_workflow": query_running_workflow,
+    "child_workflow_success": child_workflow_success,
+    "child_workflow_failure": child_workflow_failure,
+    "parent_close_policies": parent_close_policies,
+    "continue_as_new": continue_as_new,
+    "workflow_retry": workflow_retry,
+    "local_activities": local_activities,
+    "patched_marker": patched_marker,
+    "signal_external_workflow": signal_external_workflow,
+    "cancel_external_workflow": cancel_external_workflow,
 }
 
 
