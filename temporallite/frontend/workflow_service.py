@@ -39,6 +39,9 @@ from temporallite.history.lifecycle import Signal
 from temporallite.history.mutable_state import ActivityInfo
 from temporallite.history.task_token import TaskToken
 from temporallite.history.transaction import Transaction
+from temporallite.history.updates import ACCEPTED as UPDATE_ACCEPTED
+from temporallite.history.updates import COMPLETED as UPDATE_COMPLETED
+from temporallite.history.updates import UPDATE_LONG_POLL, UpdateState
 from temporallite.history.worker_tasks import WorkerTasks
 from temporallite.namespaces import Namespace, NamespaceRegistry
 from temporallite.visibility.rows import execution_info
@@ -97,7 +100,7 @@ class WorkflowService(NamespaceApi, VisibilityApi):
         self, request: wsv.StartWorkflowExecutionRequest
     ) -> wsv.StartWorkflowExecutionResponse:
         ns = self.namespaces.get(request.namespace)
-        check.start_request(request)
+        check.start_request(request, ns.id)
         if not request.request_id:
             request.request_id = str(uuid.uuid4())
         run_id, started, status = await self.executions.start(ns, request)
@@ -129,7 +132,7 @@ class WorkflowService(NamespaceApi, VisibilityApi):
                 "Invalid WorkflowIDConflictPolicy: WORKFLOW_ID_CONFLICT_POLICY_FAIL"
                 " is not supported for this operation."
             )
-        check.start_request(start)
+        check.start_request(start, ns.id)
         check.payloads_size(request.signal_input)
         if not start.request_id:
             start.request_id = str(uuid.uuid4())
@@ -249,6 +252,59 @@ class WorkflowService(NamespaceApi, VisibilityApi):
             response.pending_workflow_task.CopyFrom(pending)
         return response
 
+    # ---- updates ------------------------------------------------------------
+
+    async def update_workflow_execution(
+        self, request: wsv.UpdateWorkflowExecutionRequest
+    ) -> wsv.UpdateWorkflowExecutionResponse:
+        ns = self.namespaces.get(request.namespace)
+        check.execution(request.workflow_execution)
+        check.required(request.request.meta.update_id, "Update id is not set on request.")
+        check.required(request.request.input.name, "Update name is not set on request.")
+        check.payloads_size(request.request.input.args)
+        return await self._update(ns, request)
+
+    async def _update(
+        self, ns: Namespace, request: wsv.UpdateWorkflowExecutionRequest
+    ) -> wsv.UpdateWorkflowExecutionResponse:
+        updates = self.worker_tasks.updates
+        execution = request.workflow_execution
+        update_id = request.request.meta.update_id
+
+        def transition(tx: Transaction) -> UpdateState | None:
+            if update_id in tx.ms.updates:
+                return None  # accepted before: answer from history
+            return updates.admit(tx, request.request)
+
+        state = await self.engine.update(ns.id, execution.workflow_id, execution.run_id, transition)
+        ms = await self.engine.load(ns.id, execution.workflow_id, execution.run_id)
+        if state is None:
+            state = await updates.recorded(ms, update_id)
+            assert state is not None
+        stage = request.wait_policy.lifecycle_stage or UPDATE_ACCEPTED
+        return await updates.wait(ns.id, ms, state, stage, UPDATE_LONG_POLL)
+
+    async def poll_workflow_execution_update(
+        self, request: wsv.PollWorkflowExecutionUpdateRequest
+    ) -> wsv.PollWorkflowExecutionUpdateResponse:
+        ns = self.namespaces.get(request.namespace)
+        ref = request.update_ref
+        check.execution(ref.workflow_execution)
+        check.required(ref.update_id, "Update id is not set on request.")
+        updates = self.worker_tasks.updates
+        ms = await self.engine.load(ns.id, ref.workflow_execution.workflow_id,
+                                    ref.workflow_execution.run_id)
+        state = updates.find(ms.run_id, ref.update_id) or await updates.recorded(ms, ref.update_id)
+        if state is None:
+            raise NotFound(f"update {ref.update_id} not found")
+        stage = request.wait_policy.lifecycle_stage or UPDATE_COMPLETED
+        response = await updates.wait(ns.id, ms, state, stage, UPDATE_LONG_POLL)
+        return wsv.PollWorkflowExecutionUpdateResponse(
+            outcome=response.outcome if response.HasField("outcome") else None,
+            stage=response.stage,
+            update_ref=response.update_ref,
+        )
+
     # ---- queries ------------------------------------------------------------
 
     async def query_workflow(self, request: wsv.QueryWorkflowRequest) -> wsv.QueryWorkflowResponse:
@@ -297,8 +353,7 @@ class WorkflowService(NamespaceApi, VisibilityApi):
         self, request: wsv.RespondWorkflowTaskCompletedRequest
     ) -> wsv.RespondWorkflowTaskCompletedResponse:
         token, ns = self._decode_token(request)
-        new_task = await self.worker_tasks.respond_workflow_task_completed(ns, token, request)
-        return wsv.RespondWorkflowTaskCompletedResponse(workflow_task=new_task)
+        return await self.worker_tasks.respond_workflow_task_completed(ns, token, request)
 
     async def respond_workflow_task_failed(
         self, request: wsv.RespondWorkflowTaskFailedRequest

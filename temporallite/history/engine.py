@@ -41,6 +41,8 @@ class HistoryEngine:
         self.transfer_handler: Callable[[MutableState, str, Any], Coroutine[Any, Any, None]] | None = None
         self.namespace_lookup: Callable[[str], str | None] | None = None
         self._background: set[asyncio.Task[None]] = set()
+        # Called with each committed transaction, after dispatch (updates).
+        self.after_commit: list[Callable[[Transaction], None]] = []
 
     # ---- start-up ---------------------------------------------------------
 
@@ -204,6 +206,8 @@ class HistoryEngine:
             self._wake(ms.run_id)
         for kind, ref in tx.transfers:
             self.spawn_transfer(ms, kind, ref)
+        for hook in self.after_commit:
+            hook(tx)
 
     def spawn_transfer(self, ms: MutableState, kind: str, ref: Any) -> None:
         if self.transfer_handler is None:

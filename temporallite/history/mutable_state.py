@@ -47,6 +47,14 @@ class WorkflowTaskInfo:
     transient_started: bytes = b""
     # Sticky schedule-to-start deadline, when dispatched to a sticky queue.
     schedule_to_start_deadline: float = 0.0
+    # A speculative task carries only updates: its events are not in history
+    # unless it completes with something to write (as a transient attempt).
+    speculative: bool = False
+
+    @property
+    def unrecorded(self) -> bool:
+        """Its scheduled and started events are not (yet) in history."""
+        return self.attempt > 1 or self.speculative
 
     @property
     def started(self) -> bool:
@@ -175,6 +183,8 @@ class MutableState:
     root_run_id: str = ""
     children: dict[int, ChildInfo] = field(default_factory=dict)
     external_requests: dict[int, ExternalRequest] = field(default_factory=dict)
+    # Accepted updates: update id → [accepted event id, completed event id (0: not yet)].
+    updates: dict[str, list[int]] = field(default_factory=dict)
     history_size_bytes: int = 0
     state_transition_count: int = 0
     completion_event_id: int = 0

@@ -88,6 +88,8 @@ class Transaction:
     transfers: list[tuple[str, Any]] = field(default_factory=list)
     # Namespace name → id, for commands that name another namespace.
     lookup_namespace_id: Callable[[str], str | None] | None = None
+    # Update stages reached in this transition: (update id, stage, outcome).
+    update_outcomes: list[Any] = field(default_factory=list)
     # The run this transition starts (continue-as-new, retry, cron), written
     # in the same SQLite transaction.
     new_run: Transaction | None = None

@@ -7,14 +7,16 @@ import uuid
 from collections.abc import Callable
 
 from temporalio.api.common.v1 import Payloads, WorkflowExecution
-from temporalio.api.enums.v1 import TaskQueueKind, TimeoutType, WorkflowTaskFailedCause
+from temporalio.api.enums.v1 import CommandType, TaskQueueKind, TimeoutType, WorkflowTaskFailedCause
 from temporalio.api.failure.v1 import Failure, ServerFailureInfo
 from temporalio.api.history.v1 import History
+from temporalio.api.protocol.v1 import Message
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
     PollActivityTaskQueueResponse,
     PollWorkflowTaskQueueResponse,
     RespondWorkflowTaskCompletedRequest,
+    RespondWorkflowTaskCompletedResponse,
 )
 
 from temporallite.clock import to_duration, to_timestamp
@@ -28,6 +30,7 @@ from temporallite.history.queries import Queries
 from temporallite.history.task_token import TaskToken
 from temporallite.history.timers import TimerKey
 from temporallite.history.transaction import Task, Transaction
+from temporallite.history.updates import ADMITTED, Updates
 from temporallite.namespaces import Namespace
 
 _ActivityFinder = Callable[[MutableState], "ActivityInfo | None"]
@@ -43,6 +46,8 @@ class WorkerTasks:
     def __init__(self, engine: HistoryEngine) -> None:
         self.engine = engine
         self.queries = Queries(engine)
+        self.updates = Updates(engine)
+        engine.after_commit.append(self.updates.after_commit)
         # Query ids riding on a started workflow task, by (run, scheduled id).
         self._attached: dict[tuple[str, int], list[str]] = {}
         engine.timer_handlers.update(
@@ -152,6 +157,7 @@ class WorkerTasks:
             self._attached[(ms.run_id, wft.scheduled_event_id)] = list(queries)
         return PollWorkflowTaskQueueResponse(
             queries=queries,
+            messages=self.updates.messages_for(ms, wft.scheduled_event_id, wft.attempt),
             task_token=token.encode(),
             workflow_execution=WorkflowExecution(workflow_id=ms.workflow_id, run_id=ms.run_id),
             workflow_type={"name": ms.workflow_type},  # type: ignore[arg-type]
@@ -183,9 +189,10 @@ class WorkerTasks:
 
     async def respond_workflow_task_completed(
         self, ns: Namespace, token: TaskToken, request: RespondWorkflowTaskCompletedRequest
-    ) -> PollWorkflowTaskQueueResponse | None:
-        """Apply the completion; returns the next workflow task, already
-        started, when the worker asked for it and one was created."""
+    ) -> RespondWorkflowTaskCompletedResponse:
+        """Apply the completion. The response carries the next workflow task,
+        already started, when the worker asked for it and one was created."""
+        dropped: list[int] = []
 
         def transition(tx: Transaction) -> bool:
             self._current_workflow_task(tx, token)
@@ -204,20 +211,42 @@ class WorkerTasks:
                 extra["metering_metadata"] = request.metering_metadata
             if request.HasField("worker_version_stamp"):
                 extra["worker_version"] = request.worker_version_stamp
+            wft = ms.workflow_task
+            assert wft is not None
+            messages: dict[str, Message | None] = {m.id: m for m in request.messages}
+            if (
+                wft.speculative
+                and not request.commands
+                and not ms.buffered_events
+                and not request.force_create_new_workflow_task
+                and self.updates.only_rejections(ms.run_id, list(request.messages))
+            ):
+                # Only rejected updates: the speculative task leaves no trace.
+                workflow_task.drop_speculative(tx)
+                for message in request.messages:
+                    self.updates.apply_message(tx, message, 0)
+                self._set_sticky(ms, request)
+                dropped.append(ms.previous_started_event_id)
+                return False
             completed_id = workflow_task.complete(tx, request.identity, extra)
-            if request.HasField("sticky_attributes") and request.sticky_attributes.worker_task_queue.name:
-                ms.sticky_task_queue = request.sticky_attributes.worker_task_queue.name
-                ms.sticky_schedule_to_start_timeout = (
-                    request.sticky_attributes.schedule_to_start_timeout.ToMicroseconds() / 1e6
-                )
-            else:
-                workflow_task.clear_sticky(ms)
+            self._set_sticky(ms, request)
             try:
-                commands.apply(tx, list(request.commands), completed_id)
+                for command in request.commands:
+                    if command.command_type == CommandType.COMMAND_TYPE_PROTOCOL_MESSAGE:
+                        message_id = command.protocol_message_command_attributes.message_id
+                        sequenced = messages.pop(message_id, None)
+                        if sequenced is not None:
+                            self.updates.apply_message(tx, sequenced, completed_id)
+                    else:
+                        commands.apply(tx, [command], completed_id)
             except CommandError as err:
                 raise _BadCommand(err) from None
+            for leftover in messages.values():  # not sequenced by a command: last
+                if leftover is not None:
+                    self.updates.apply_message(tx, leftover, completed_id)
             if ms.is_open and (
-                ms.buffered_events or request.force_create_new_workflow_task or tx.needs_workflow_task
+                ms.buffered_events or request.force_create_new_workflow_task
+                or tx.needs_workflow_task or self._updates_waiting(tx)
             ):
                 workflow_task.schedule(tx)
             new_task = ms.workflow_task
@@ -234,7 +263,7 @@ class WorkerTasks:
         except _BadCommand as bad:
             self.queries.rebuffer(token.run_id, attached)
             await self._fail_for_bad_command(ns, token, bad.error, request.identity)
-            return None
+            return RespondWorkflowTaskCompletedResponse()
         for query_id, result in request.query_results.items():
             self.queries.answer(query_id, result)
         self.queries.rebuffer(token.run_id, [q for q in attached if q not in request.query_results])
@@ -243,9 +272,31 @@ class WorkerTasks:
             kind = (TaskQueueKind.TASK_QUEUE_KIND_STICKY if ms.sticky_task_queue
                     else TaskQueueKind.TASK_QUEUE_KIND_NORMAL)
             queue = TaskQueue(name=ms.sticky_task_queue or ms.task_queue, kind=kind)
-            return await self._workflow_task_response(ms, queue)
+            return RespondWorkflowTaskCompletedResponse(
+                workflow_task=await self._workflow_task_response(ms, queue)
+            )
         await self._send_waiting_queries(ns, token)
-        return None
+        # After a dropped speculative task the worker rewinds its history.
+        return RespondWorkflowTaskCompletedResponse(
+            reset_history_event_id=dropped[0] if dropped else 0
+        )
+
+    def _updates_waiting(self, tx: Transaction) -> bool:
+        answered = {o[0] for o in tx.update_outcomes}
+        return any(
+            s.stage == ADMITTED and s.update_id not in answered
+            for s in self.updates.pending(tx.ms.run_id)
+        )
+
+    @staticmethod
+    def _set_sticky(ms: MutableState, request: RespondWorkflowTaskCompletedRequest) -> None:
+        if request.HasField("sticky_attributes") and request.sticky_attributes.worker_task_queue.name:
+            ms.sticky_task_queue = request.sticky_attributes.worker_task_queue.name
+            ms.sticky_schedule_to_start_timeout = (
+                request.sticky_attributes.schedule_to_start_timeout.ToMicroseconds() / 1e6
+            )
+        else:
+            workflow_task.clear_sticky(ms)
 
     async def _send_waiting_queries(self, ns: Namespace, token: TaskToken) -> None:
         try:

@@ -27,13 +27,15 @@ def task_queue_proto(ms: MutableState, name: str, kind: int) -> TaskQueue:
     return TaskQueue(name=name, kind=kind)  # type: ignore[arg-type]
 
 
-def schedule(tx: Transaction, attempt: int = 1) -> None:
-    """Schedule a workflow task unless one is pending."""
+def schedule(tx: Transaction, attempt: int = 1, speculative: bool = False) -> None:
+    """Schedule a workflow task unless one is pending. A speculative task
+    (for updates) writes no event now."""
     ms = tx.ms
     if ms.workflow_task is not None or not ms.is_open:
         return
     if tx.flush_buffer():
         attempt = 1  # new events make this a normal task again
+        speculative = False
     if ms.sticky_task_queue:
         name, kind = ms.sticky_task_queue, TaskQueueKind.TASK_QUEUE_KIND_STICKY
     else:
@@ -45,8 +47,9 @@ def schedule(tx: Transaction, attempt: int = 1) -> None:
         task_queue_kind=kind,
         start_to_close_timeout=ms.workflow_task_timeout,
         scheduled_time=tx.now,
+        speculative=speculative,
     )
-    if attempt == 1:
+    if not task.unrecorded:
         tx.add(ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, **_scheduled_attrs(ms, task))
     if kind == TaskQueueKind.TASK_QUEUE_KIND_STICKY and ms.sticky_schedule_to_start_timeout:
         task.schedule_to_start_deadline = tx.now + ms.sticky_schedule_to_start_timeout
@@ -75,12 +78,13 @@ def record_started(tx: Transaction, identity: str, request_id: str) -> WorkflowT
     ms = tx.ms
     task = ms.workflow_task
     assert task is not None and not task.started
-    if task.attempt > 1 and task.scheduled_event_id != ms.next_event_id:
+    if task.unrecorded and task.scheduled_event_id != ms.next_event_id:
         # Events arrived since this transient task was scheduled: it becomes
         # a normal task with its events in history.
         task.scheduled_event_id = ms.next_event_id
         tx.add(ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, **_scheduled_attrs(ms, task))
         task.attempt = 1
+        task.speculative = False
     started_attrs = {
         "identity": identity,
         "request_id": request_id,
@@ -90,7 +94,7 @@ def record_started(tx: Transaction, identity: str, request_id: str) -> WorkflowT
     task.started_time = tx.now
     task.identity = identity
     task.request_id = request_id
-    if task.attempt == 1:
+    if not task.unrecorded:
         started = tx.add(
             ET.EVENT_TYPE_WORKFLOW_TASK_STARTED,
             scheduled_event_id=task.scheduled_event_id,
@@ -133,7 +137,7 @@ def transient_events(task: WorkflowTaskInfo, ms: MutableState | None = None) -> 
             HistoryEvent.FromString(task.transient_scheduled),
             HistoryEvent.FromString(task.transient_started),
         ]
-    if ms is not None and task.attempt > 1 and task.scheduled_event_id == ms.next_event_id:
+    if ms is not None and task.unrecorded and task.scheduled_event_id == ms.next_event_id:
         scheduled = HistoryEvent(event_id=task.scheduled_event_id)
         scheduled.event_type = ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED
         scheduled.event_time.CopyFrom(to_timestamp(task.scheduled_time))
@@ -143,6 +147,11 @@ def transient_events(task: WorkflowTaskInfo, ms: MutableState | None = None) -> 
         attrs.attempt = task.attempt
         return [scheduled]
     return []
+
+
+def drop_speculative(tx: Transaction) -> None:
+    """A speculative task that only rejected updates leaves no trace."""
+    tx.ms.workflow_task = None
 
 
 def write_transient(tx: Transaction) -> None:
@@ -161,6 +170,7 @@ def complete(tx: Transaction, identity: str, extra: dict[str, object]) -> int:
     task = ms.workflow_task
     assert task is not None
     write_transient(tx)
+    task.speculative = False
     event = tx.add(
         ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
         scheduled_event_id=task.scheduled_event_id,
@@ -187,6 +197,7 @@ def fail(
     assert task is not None and task.started
     next_attempt = task.attempt + 1
     if task.attempt == 1:
+        write_transient(tx)  # a speculative task's events, now recorded
         tx.add(
             ET.EVENT_TYPE_WORKFLOW_TASK_FAILED,
             scheduled_event_id=task.scheduled_event_id,
@@ -211,6 +222,11 @@ def time_out(tx: Transaction, timeout_type: int) -> None:
     if timeout_type == TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START:
         # A sticky worker did not pick the task up: back to the normal queue.
         next_attempt = task.attempt
+        if task.speculative:
+            ms.workflow_task = None
+            clear_sticky(ms)
+            schedule(tx, speculative=True)
+            return
         if task.attempt == 1:
             tx.add(
                 ET.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
@@ -219,6 +235,7 @@ def time_out(tx: Transaction, timeout_type: int) -> None:
                 timeout_type=timeout_type,
             )
     elif task.attempt == 1:
+        write_transient(tx)
         tx.add(
             ET.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
             scheduled_event_id=task.scheduled_event_id,
