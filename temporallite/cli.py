@@ -203,6 +203,29 @@ def _validate_namespaces(_ctx: click.Context, _param: click.Parameter, value: tu
     return names
 
 
+def _validate_search_attributes(
+    _ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]
+) -> dict[str, str]:
+    from temporallite.visibility.search_attributes import is_reserved, parse_type_name
+
+    attributes: dict[str, str] = {}
+    for item in value:
+        name, sep, type_name = item.partition("=")
+        name, type_name = name.strip(), type_name.strip()
+        if not sep or not name or not type_name:
+            raise click.BadParameter(f"expected NAME=TYPE, got {item!r}")
+        if is_reserved(name):
+            raise click.BadParameter(f"{name} is reserved by the system")
+        try:
+            parse_type_name(type_name)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+        if attributes.get(name, type_name).lower() != type_name.lower():
+            raise click.BadParameter(f"{name} is given twice with different types")
+        attributes[name] = type_name
+    return attributes
+
+
 class OneLineErrors(click.Group):
     """A group whose usage errors are one line on stderr (exit 2), never a
     usage block or a traceback."""
@@ -263,6 +286,15 @@ def main(ctx: click.Context) -> None:
     help="Namespace to create at start (repeatable). `default` always exists.",
 )
 @click.option(
+    "--search-attribute",
+    "search_attributes",
+    multiple=True,
+    metavar="NAME=TYPE",
+    callback=_validate_search_attributes,
+    help="Custom search attribute to register in every namespace before the server"
+    " answers (repeatable). TYPE: Text, Keyword, Int, Double, Bool, Datetime, KeywordList.",
+)
+@click.option(
     "--log-level",
     type=click.Choice(list(LOG_LEVELS)),
     default="info",
@@ -279,6 +311,7 @@ def start(
     ip: str,
     db_filename: str | None,
     namespaces: list[str],
+    search_attributes: dict[str, str],
     log_level: str,
     log_format: str,
 ) -> None:
@@ -295,6 +328,7 @@ def start(
         port=port,
         db_filename=db_filename,
         namespaces=namespaces,
+        search_attributes=search_attributes,
         log_level=log_level,
         log_format=log_format,
     )

@@ -33,3 +33,21 @@ def duration_seconds(d: Duration) -> float:
 
 def timestamp_seconds(ts: Timestamp) -> float:
     return ts.seconds + ts.nanos / 1e9
+
+
+class VirtualClock(Clock):
+    """Test-server time: wall-clock time plus whatever was skipped. Skipping
+    is allowed only while no lock is held (LockTimeSkipping counts locks;
+    the test server starts locked, as the Java test server does)."""
+
+    def __init__(self, locked: bool = True) -> None:
+        self.offset = 0.0
+        self.locks = 1 if locked else 0
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    def advance_to(self, when: float) -> None:
+        now = self.now()
+        if when > now:
+            self.offset += when - now

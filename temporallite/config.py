@@ -13,8 +13,14 @@ class ServerConfig:
     db_filename: str | None = None
     # `default` always exists; these are registered in addition.
     namespaces: list[str] = field(default_factory=list)
+    # Custom search attributes (name → type name, e.g. "Keyword"), registered
+    # in every namespace before the port opens.
+    search_attributes: dict[str, str] = field(default_factory=dict)
     log_level: str = "info"
     log_format: str = "pretty"
+    # Test-server mode: virtual time that skips ahead when nothing is in
+    # flight, driven by TestService (starts locked, as the Java test server).
+    time_skipping: bool = False
 
     @property
     def target(self) -> str:

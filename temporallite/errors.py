@@ -78,13 +78,24 @@ class NamespaceAlreadyExists(ServiceError):
 class WorkflowAlreadyStarted(ServiceError):
     status = Status.ALREADY_EXISTS
 
-    def __init__(self, message: str, start_request_id: str, run_id: str) -> None:
+    def __init__(
+        self, message: str, start_request_id: str, run_id: str, first_execution_run_id: str = ""
+    ) -> None:
         super().__init__(
             message,
             errordetails.WorkflowExecutionAlreadyStartedFailure(
-                start_request_id=start_request_id, run_id=run_id
+                start_request_id=start_request_id,
+                run_id=run_id,
+                first_execution_run_id=first_execution_run_id,
             ),
         )
+
+
+class PermissionDenied(ServiceError):
+    status = Status.PERMISSION_DENIED
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, errordetails.PermissionDeniedFailure())
 
 
 class CancellationAlreadyRequested(ServiceError):

@@ -6,10 +6,11 @@ import json
 import os
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from temporallite.errors import InvalidArgument, NamespaceAlreadyExists, NamespaceNotFound
 from temporallite.persistence.store import Store, WriteBatch
+from temporallite.visibility import search_attributes
 
 DEFAULT_NAMESPACE = "default"
 DEFAULT_RETENTION = 24 * 3600.0
@@ -27,6 +28,8 @@ class Namespace:
     retention: float = DEFAULT_RETENTION
     data: dict[str, str] = field(default_factory=dict)
     state: int = 1  # NAMESPACE_STATE_REGISTERED
+    # Custom search attributes: pre-allocated field → alias (visibility/search_attributes.py).
+    search_attribute_aliases: dict[str, str] = field(default_factory=dict)
 
 
 def new_namespace_id() -> str:
@@ -64,6 +67,19 @@ class NamespaceRegistry:
     def _remember(self, ns: Namespace) -> None:
         self._by_name[ns.name] = ns
         self._by_id[ns.id] = ns
+        search_attributes.publish(ns.id, ns.name, ns.search_attribute_aliases)
+
+    async def add_search_attributes(self, ns: Namespace, requested: dict[str, int]) -> None:
+        """Map new custom attributes (alias → type) onto free fields; existing
+        aliases are kept as they are. SearchAttributeError when a type is full."""
+        aliases = search_attributes.add_aliases(ns.search_attribute_aliases, requested)
+        if aliases != ns.search_attribute_aliases:
+            await self.update(replace(ns, search_attribute_aliases=aliases))
+
+    async def remove_search_attributes(self, ns: Namespace, names: list[str]) -> None:
+        aliases = search_attributes.remove_aliases(ns.search_attribute_aliases, names)
+        if aliases != ns.search_attribute_aliases:
+            await self.update(replace(ns, search_attribute_aliases=aliases))
 
     def get(self, name: str) -> Namespace:
         if not name:

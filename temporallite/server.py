@@ -8,18 +8,22 @@ from typing import Any
 from grpclib.health.service import Health
 from grpclib.server import Server
 from temporalio.api.operatorservice.v1 import service_pb2 as operator_pb2
+from temporalio.api.testservice.v1 import service_pb2 as test_pb2
 from temporalio.api.workflowservice.v1 import service_pb2 as workflow_pb2
 
-from temporallite.clock import Clock
+from temporallite.clock import Clock, VirtualClock
 from temporallite.config import ServerConfig
 from temporallite.frontend.operator_service import OperatorService
+from temporallite.frontend.test_service import TestService
 from temporallite.frontend.transport import DescriptorService
 from temporallite.frontend.workflow_service import WorkflowService
 from temporallite.history.engine import HistoryEngine
+from temporallite.history.time_skipping import TimeSkipper
 from temporallite.history.transfer import TransferExecutor
 from temporallite.matching.task_queues import Matching
 from temporallite.namespaces import NamespaceRegistry
 from temporallite.persistence.store import Store
+from temporallite.visibility.search_attributes import register_search_attributes
 
 log = logging.getLogger("temporallite")
 
@@ -44,8 +48,10 @@ class TemporalLiteServer:
         try:
             namespaces = NamespaceRegistry(store)
             await namespaces.load(self.config.namespaces)
+            await register_search_attributes(namespaces, self.config)
             matching = self._matching = Matching()
-            engine = self._engine = HistoryEngine(store, matching, Clock())
+            clock = VirtualClock() if self.config.time_skipping else Clock()
+            engine = self._engine = HistoryEngine(store, matching, clock)
             workflow_service = WorkflowService(namespaces, engine)
             TransferExecutor(engine, workflow_service.executions, namespaces)
             services: list[Any] = [
@@ -58,7 +64,18 @@ class TemporalLiteServer:
                 ),
                 Health(),
             ]
+            skipper = None
+            if isinstance(clock, VirtualClock):
+                skipper = TimeSkipper(engine, clock)
+                skipper.inflight += [engine.background_count, workflow_service.worker_tasks.queries.count]
+                services.append(
+                    DescriptorService(
+                        test_pb2.DESCRIPTOR.services_by_name["TestService"], TestService(skipper)
+                    )
+                )
             await engine.recover()
+            if skipper is not None:
+                skipper.recover(engine.open_states())
             self._grpc = Server(services)
             await self._grpc.start(self.config.ip, self.config.port)
         except BaseException:

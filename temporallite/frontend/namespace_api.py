@@ -114,7 +114,10 @@ def describe(ns: Namespace) -> wsv.DescribeNamespaceResponse:
     limits = response.namespace_info.limits
     limits.blob_size_limit_error = BLOB_SIZE_LIMIT
     limits.memo_size_limit_error = BLOB_SIZE_LIMIT
-    # Capabilities stay false until temporallite implements them.
-    response.namespace_info.capabilities.SetInParent()
+    # Only what temporallite implements.
+    capabilities = response.namespace_info.capabilities
+    capabilities.eager_workflow_start = True
+    capabilities.sync_update = True
+    capabilities.async_update = True
     response.config.bad_binaries.SetInParent()
     return response

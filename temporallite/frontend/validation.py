@@ -11,6 +11,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest
 
 from temporallite.errors import InvalidArgument
+from temporallite.visibility import search_attributes
 
 MAX_ID_LENGTH = 1000
 # The real server's default blob and memo size limits (limit.blobSize.error).
@@ -79,7 +80,7 @@ def retry_policy(policy: RetryPolicy) -> None:
         )
 
 
-def start_request(request: StartWorkflowExecutionRequest) -> None:
+def start_request(request: StartWorkflowExecutionRequest, namespace_id: str = "") -> None:
     required(request.workflow_id, "WorkflowId is not set on request.")
     if len(request.workflow_id) > MAX_ID_LENGTH:
         raise InvalidArgument(
@@ -115,3 +116,8 @@ def start_request(request: StartWorkflowExecutionRequest) -> None:
     payloads_size(request.input if request.HasField("input") else None)
     if request.HasField("memo") and request.memo.ByteSize() > BLOB_SIZE_LIMIT:
         raise InvalidArgument("Memo size exceeds limit.")
+    if namespace_id and request.HasField("search_attributes"):
+        try:
+            search_attributes.for_namespace(namespace_id).validate(request.search_attributes)
+        except search_attributes.SearchAttributeError as exc:
+            raise InvalidArgument(str(exc)) from None

@@ -28,7 +28,14 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv
 
 from temporallite import __version__
 from temporallite.clock import to_duration, to_timestamp
-from temporallite.errors import BAD_TASK_TOKEN, InvalidArgument, NamespaceNotFound, NotFound
+from temporallite.errors import (
+    BAD_TASK_TOKEN,
+    InvalidArgument,
+    NamespaceNotFound,
+    NotFound,
+    PermissionDenied,
+    ServiceError,
+)
 from temporallite.frontend import validation as check
 from temporallite.frontend.namespace_api import NamespaceApi
 from temporallite.frontend.visibility_api import VisibilityApi
@@ -40,7 +47,7 @@ from temporallite.history.mutable_state import ActivityInfo
 from temporallite.history.task_token import TaskToken
 from temporallite.history.transaction import Transaction
 from temporallite.history.updates import ACCEPTED as UPDATE_ACCEPTED
-from temporallite.history.updates import COMPLETED as UPDATE_COMPLETED
+from temporallite.history.updates import ADMITTED as UPDATE_ADMITTED
 from temporallite.history.updates import UPDATE_LONG_POLL, UpdateState
 from temporallite.history.worker_tasks import WorkerTasks
 from temporallite.namespaces import Namespace, NamespaceRegistry
@@ -56,6 +63,93 @@ SUPPORTED_CLIENTS = {
     },
     "temporal-ui": "<3.0.0",
 }
+
+
+ADMITTED_NOT_SUPPORTED = (
+    "UpdateWorkflowExecution issued asynchronously and waiting on update admitted is not supported."
+)
+
+
+def _check_update(request: wsv.UpdateWorkflowExecutionRequest) -> None:
+    if not request.request.meta.update_id:
+        request.request.meta.update_id = str(uuid.uuid4())  # the server picks one
+    check.required(request.request.input.name, "Update name is not set on request.")
+    check.payloads_size(request.request.input.args)
+    if request.wait_policy.lifecycle_stage == UPDATE_ADMITTED:
+        raise PermissionDenied(ADMITTED_NOT_SUPPORTED)
+
+
+def _start_operation_error(
+    start: wsv.StartWorkflowExecutionRequest, namespace: str
+) -> ServiceError | None:
+    try:
+        check.start_request(start)
+        if start.cron_schedule:
+            raise InvalidArgument("CronSchedule is not allowed.")
+        if start.workflow_start_delay.ToNanoseconds():
+            raise InvalidArgument("WorkflowStartDelay is not supported.")
+        if start.request_eager_execution:
+            raise InvalidArgument("RequestEagerExecution is not supported.")
+    except ServiceError as err:
+        return err
+    return None
+
+
+def _update_operation_error(
+    update: wsv.UpdateWorkflowExecutionRequest, start: wsv.StartWorkflowExecutionRequest,
+    namespace: str,
+) -> ServiceError | None:
+    try:
+        if update.namespace and update.namespace != namespace:
+            raise InvalidArgument("Operation namespace did not match request's namespace.")
+        check.required(update.workflow_execution.workflow_id, "WorkflowId is not set on request.")
+        if update.workflow_execution.workflow_id != start.workflow_id:
+            raise InvalidArgument("WorkflowId is not consistent with previous operation(s).")
+        if update.workflow_execution.run_id:
+            check.run_id(update.workflow_execution.run_id)
+            raise InvalidArgument("RunId is not allowed.")
+        _check_update(update)
+    except ServiceError as err:
+        return err
+    return None
+
+
+def multi_operation_failure(errors: list[ServiceError | None]) -> ServiceError:
+    """Each failed operation's status, ABORTED for the others; the call
+    fails with the first failure's code."""
+    from google.protobuf.any_pb2 import Any as AnyProto
+    from grpclib.const import Status
+    from temporalio.api.errordetails.v1 import MultiOperationExecutionFailure
+    from temporalio.api.failure.v1 import MultiOperationExecutionAborted
+
+    aborted = AnyProto()
+    aborted.Pack(MultiOperationExecutionAborted())
+    statuses = []
+    for err in errors:
+        if err is None:
+            statuses.append(
+                MultiOperationExecutionFailure.OperationStatus(
+                    code=Status.ABORTED.value, message="Operation was aborted.", details=[aborted]
+                )
+            )
+            continue
+        details = []
+        if err.details is not None:
+            packed = AnyProto()
+            packed.Pack(err.details)
+            details.append(packed)
+        statuses.append(
+            MultiOperationExecutionFailure.OperationStatus(
+                code=err.status.value, message=err.message, details=details
+            )
+        )
+    first = next(err for err in errors if err is not None)
+    failure = ServiceError(
+        "Update-with-Start could not be executed.",
+        MultiOperationExecutionFailure(statuses=statuses),
+    )
+    failure.status = first.status
+    return failure
 
 
 class WorkflowService(NamespaceApi, VisibilityApi):
@@ -77,7 +171,10 @@ class WorkflowService(NamespaceApi, VisibilityApi):
                 activity_failure_include_heartbeat=True,
                 encoded_failure_attributes=True,
                 upsert_memo=True,
+                build_id_based_versioning=True,
+                count_group_by_execution_status=True,
                 sdk_metadata=True,
+                eager_workflow_start=True,
             ),
         )
 
@@ -104,8 +201,61 @@ class WorkflowService(NamespaceApi, VisibilityApi):
         if not request.request_id:
             request.request_id = str(uuid.uuid4())
         run_id, started, status = await self.executions.start(ns, request)
-        return wsv.StartWorkflowExecutionResponse(
+        response = wsv.StartWorkflowExecutionResponse(
             run_id=run_id, started=started, status=status  # type: ignore[arg-type]
+        )
+        if request.request_eager_execution and started:
+            task = await self.worker_tasks.eager_task(ns, request.workflow_id, run_id)
+            if task is not None:
+                response.eager_workflow_task.CopyFrom(task)
+        return response
+
+    async def execute_multi_operation(
+        self, request: wsv.ExecuteMultiOperationRequest
+    ) -> wsv.ExecuteMultiOperationResponse:
+        """Update-with-start: start the workflow (or use the running one, by
+        its conflict policy), then update it; the update rides on the first
+        workflow task of a new run."""
+        ns = self.namespaces.get(request.namespace)
+        ops = request.operations
+        if len(ops) != 2 or not ops[0].HasField("start_workflow") or not ops[1].HasField(
+            "update_workflow"
+        ):
+            raise InvalidArgument("Operations have to be exactly [Start, Update].")
+        start, update = ops[0].start_workflow, ops[1].update_workflow
+        errors = [_start_operation_error(start, request.namespace),
+                  _update_operation_error(update, start, request.namespace)]
+        if any(errors):
+            raise multi_operation_failure(errors)
+        if not start.request_id:
+            start.request_id = str(uuid.uuid4())
+        updates = self.worker_tasks.updates
+        admitted: list[UpdateState] = []
+        try:
+            run_id, started, status = await self.executions.start(
+                ns, start, within=lambda tx: admitted.append(updates.admit(tx, update.request))
+            )
+        except ServiceError as err:
+            raise multi_operation_failure([err, None]) from None
+        try:
+            if admitted:
+                ms = await self.engine.load(ns.id, start.workflow_id, run_id)
+                stage = update.wait_policy.lifecycle_stage or UPDATE_ACCEPTED
+                update_response = await updates.wait(ns.id, ms, admitted[0], stage, UPDATE_LONG_POLL)
+            else:
+                update.workflow_execution.run_id = run_id
+                update_response = await self._update(ns, update)
+        except ServiceError as err:
+            raise multi_operation_failure([None, err]) from None
+        return wsv.ExecuteMultiOperationResponse(
+            responses=[
+                wsv.ExecuteMultiOperationResponse.Response(
+                    start_workflow=wsv.StartWorkflowExecutionResponse(
+                        run_id=run_id, started=started, status=status  # type: ignore[arg-type]
+                    )
+                ),
+                wsv.ExecuteMultiOperationResponse.Response(update_workflow=update_response),
+            ]
         )
 
     async def signal_with_start_workflow_execution(
@@ -259,9 +409,7 @@ class WorkflowService(NamespaceApi, VisibilityApi):
     ) -> wsv.UpdateWorkflowExecutionResponse:
         ns = self.namespaces.get(request.namespace)
         check.execution(request.workflow_execution)
-        check.required(request.request.meta.update_id, "Update id is not set on request.")
-        check.required(request.request.input.name, "Update name is not set on request.")
-        check.payloads_size(request.request.input.args)
+        _check_update(request)
         return await self._update(ns, request)
 
     async def _update(
@@ -296,9 +444,11 @@ class WorkflowService(NamespaceApi, VisibilityApi):
                                     ref.workflow_execution.run_id)
         state = updates.find(ms.run_id, ref.update_id) or await updates.recorded(ms, ref.update_id)
         if state is None:
-            raise NotFound(f"update {ref.update_id} not found")
-        stage = request.wait_policy.lifecycle_stage or UPDATE_COMPLETED
-        response = await updates.wait(ns.id, ms, state, stage, UPDATE_LONG_POLL)
+            raise NotFound(f'update "{ref.update_id}" not found')
+        # No stage asked: answer at once with the stage reached.
+        stage = request.wait_policy.lifecycle_stage
+        timeout = UPDATE_LONG_POLL if stage else 0.0
+        response = await updates.wait(ns.id, ms, state, stage, timeout)
         return wsv.PollWorkflowExecutionUpdateResponse(
             outcome=response.outcome if response.HasField("outcome") else None,
             stage=response.stage,

@@ -144,7 +144,13 @@ def _record_marker(tx: Transaction, command: Command, completed: int) -> None:
 
 
 def _upsert_search_attributes(tx: Transaction, command: Command, completed: int) -> None:
+    from temporallite.visibility import search_attributes
+
     attrs = command.upsert_workflow_search_attributes_command_attributes
+    try:
+        search_attributes.for_namespace(tx.ms.namespace_id).validate(attrs.search_attributes)
+    except search_attributes.SearchAttributeError as exc:
+        raise CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, str(exc)) from None
     tx.add(
         ET.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
         search_attributes=attrs.search_attributes,

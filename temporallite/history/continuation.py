@@ -74,7 +74,7 @@ def continue_as_new(
     if command.HasField("search_attributes"):
         attrs.search_attributes.CopyFrom(command.search_attributes)
     else:
-        _carry(attrs, "search_attributes", ms.search_attributes)
+        run_start.carry_search_attributes(attrs, ms.search_attributes)
     attrs.continued_execution_run_id = ms.run_id
     attrs.original_execution_run_id = run_id
     attrs.initiator = command.initiator or Initiator.CONTINUE_AS_NEW_INITIATOR_WORKFLOW  # type: ignore[assignment]
@@ -83,8 +83,9 @@ def continue_as_new(
         attrs.continued_failure.CopyFrom(command.failure)
     if command.HasField("last_completion_result"):
         attrs.last_completion_result.CopyFrom(command.last_completion_result)
-    if command.HasField("backoff_start_interval") and duration_seconds(command.backoff_start_interval):
-        attrs.first_workflow_task_backoff.CopyFrom(command.backoff_start_interval)
+    attrs.first_workflow_task_backoff.CopyFrom(
+        command.backoff_start_interval if command.HasField("backoff_start_interval") else to_duration(0)
+    )
     run_start.normalize_timeouts(attrs)
     lifecycle.close(
         tx,

@@ -43,6 +43,8 @@ class HistoryEngine:
         self._background: set[asyncio.Task[None]] = set()
         # Called with each committed transaction, after dispatch (updates).
         self.after_commit: list[Callable[[Transaction], None]] = []
+        # Called when background work ends (time skipping re-checks).
+        self.on_idle: list[Callable[[], None]] = []
 
     # ---- start-up ---------------------------------------------------------
 
@@ -59,6 +61,12 @@ class HistoryEngine:
             if ms.children or ms.external_requests:
                 self.spawn_transfer(ms, "recover", None)
         self.timers.start()
+
+    def open_states(self) -> list[MutableState]:
+        return list(self._states.values())
+
+    def background_count(self) -> int:
+        return len(self._background)
 
     async def stop(self) -> None:
         await self.timers.stop()
@@ -214,7 +222,12 @@ class HistoryEngine:
             return
         task = asyncio.create_task(self.transfer_handler(ms, kind, ref))
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._transfer_done)
+
+    def _transfer_done(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        for hook in self.on_idle:
+            hook()
 
     # ---- history ----------------------------------------------------------
 

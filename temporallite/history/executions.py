@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from temporalio.api.common.v1 import Payloads, WorkflowExecution
@@ -25,6 +26,7 @@ from temporalio.api.workflowservice.v1 import (
     StartWorkflowExecutionRequest,
 )
 
+from temporallite.clock import duration_seconds
 from temporallite.errors import (
     WORKFLOW_COMPLETED,
     FailedPrecondition,
@@ -64,6 +66,8 @@ class StartOptions:
     workflow_id_reuse_policy: int
     workflow_id_conflict_policy: int
     identity: str
+    # Return the first workflow task to the starting worker (eager start).
+    eager: bool = False
 
 
 class Executions:
@@ -75,15 +79,21 @@ class Executions:
     async def start(
         self, ns: Namespace, request: StartWorkflowExecutionRequest,
         signal: lifecycle.Signal | None = None,
+        within: Callable[[Transaction], None] | None = None,
     ) -> tuple[str, bool, int]:
         """Start a run (or find the one this request already started).
-        Returns (run id, started, status)."""
+        Returns (run id, started, status). `within` runs inside the start's
+        transaction (update-with-start admits its update there)."""
         attrs = run_start.from_request(request, self.engine.clock.now())
         options = StartOptions(
             request.request_id, request.workflow_id_reuse_policy,
             request.workflow_id_conflict_policy, request.identity,
+            eager=request.request_eager_execution
+            and duration_seconds(attrs.first_workflow_task_backoff) == 0,
         )
-        return await self.start_run(ns, attrs, options, signal)
+        if options.eager:
+            attrs.eager_execution_accepted = True
+        return await self.start_run(ns, attrs, options, signal, within=within)
 
     async def start_run(
         self,
@@ -92,6 +102,7 @@ class Executions:
         options: StartOptions,
         signal: lifecycle.Signal | None = None,
         parent: ParentInfo | None = None,
+        within: Callable[[Transaction], None] | None = None,
     ) -> tuple[str, bool, int]:
         engine = self.engine
         async with engine.lock(ns.id, attrs.workflow_id):
@@ -106,6 +117,12 @@ class Executions:
             ms.parent = parent
             tx = Transaction(ms, now)
             lifecycle.start(tx, attrs, signal)
+            if within is not None:
+                within(tx)
+            if options.eager and ms.workflow_task is not None:
+                # Eager start: the first task goes back to the starter, started.
+                tx.tasks = [t for t in tx.tasks if t.kind != "workflow"]
+                workflow_task.record_started(tx, options.identity, str(uuid.uuid4()))
             batch = WriteBatch()
             batch.add(
                 "INSERT OR REPLACE INTO current_executions (namespace_id, workflow_id, run_id)"
@@ -160,6 +177,7 @@ class Executions:
                 f" RunId: {current.run_id}.",
                 current.start_request_id,
                 current.run_id,
+                current.first_run_id,
             )
         reuse = request.workflow_id_reuse_policy
         if reuse == Reuse.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE:
@@ -168,6 +186,7 @@ class Executions:
                 f"RunId: {current.run_id}. Workflow Id reuse policy: reject duplicate workflow Id.",
                 current.start_request_id,
                 current.run_id,
+                current.first_run_id,
             )
         if (
             reuse == Reuse.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
@@ -179,6 +198,7 @@ class Executions:
                 f"allow duplicate workflow ID if last run failed.",
                 current.start_request_id,
                 current.run_id,
+                current.first_run_id,
             )
         return None
 

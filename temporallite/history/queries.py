@@ -75,6 +75,8 @@ class Queries:
                 raise DeadlineExceeded("query timed out before a worker answered") from None
         finally:
             self._pending.pop(pending.query_id, None)
+            for hook in self.engine.on_idle:
+                hook()
             buffered = self._buffered.get(ms.run_id)
             if buffered and pending.query_id in buffered:
                 buffered.remove(pending.query_id)
@@ -92,6 +94,9 @@ class Queries:
             Task("workflow", ms.namespace_id, queue, ms.workflow_id, ms.run_id, 0, 0,
                  normal_task_queue=normal, query_id=pending.query_id)
         )
+
+    def count(self) -> int:
+        return len(self._pending)
 
     def get(self, query_id: str) -> PendingQuery | None:
         return self._pending.get(query_id)

@@ -56,8 +56,8 @@ def from_request(request: StartWorkflowExecutionRequest, now: float) -> StartedA
     if request.cron_schedule:
         backoff = cron_backoff(request.cron_schedule, now, now)
         attrs.initiator = ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE
-    if backoff:
-        attrs.first_workflow_task_backoff.CopyFrom(to_duration(backoff))
+    # The real server always writes it, zero when there is no backoff.
+    attrs.first_workflow_task_backoff.CopyFrom(to_duration(backoff))
     return attrs
 
 
@@ -141,7 +141,7 @@ def next_run_attributes(
     attrs.continued_execution_run_id = ms.run_id
     attrs.original_execution_run_id = run_id
     attrs.initiator = initiator  # type: ignore[assignment]
-    attrs.ClearField("first_workflow_task_backoff")
+    attrs.first_workflow_task_backoff.CopyFrom(to_duration(0))
     attrs.ClearField("continued_failure")
     attrs.ClearField("last_completion_result")
     attrs.ClearField("identity")
@@ -153,6 +153,21 @@ def next_run_attributes(
         attrs.attempt = 1
     if ms.memo:
         attrs.memo.ParseFromString(ms.memo)
-    if ms.search_attributes:
-        attrs.search_attributes.ParseFromString(ms.search_attributes)
+    carry_search_attributes(attrs, ms.search_attributes)
     return run_id, attrs
+
+
+# Kept by the server for each run (visibility/build_ids.py), never carried.
+SERVER_SEARCH_ATTRIBUTES = ("BuildIds",)
+
+
+def carry_search_attributes(attrs: StartedAttrs, serialized: bytes) -> None:
+    """The run's search attributes, as a next run starts with them."""
+    attrs.ClearField("search_attributes")
+    if not serialized:
+        return
+    attrs.search_attributes.ParseFromString(serialized)
+    for name in SERVER_SEARCH_ATTRIBUTES:
+        attrs.search_attributes.indexed_fields.pop(name, None)
+    if not attrs.search_attributes.indexed_fields:
+        attrs.ClearField("search_attributes")

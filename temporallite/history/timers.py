@@ -67,6 +67,10 @@ class TimerQueue:
         if self._heap[0][2] == key:
             self._changed.set()
 
+    def poke(self) -> None:
+        """The clock jumped: re-check what is due."""
+        self._changed.set()
+
     def next_fire_time(self) -> float | None:
         while self._heap and self._armed.get(self._heap[0][2]) != self._heap[0][0]:
             heapq.heappop(self._heap)

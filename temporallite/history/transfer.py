@@ -145,9 +145,8 @@ class TransferExecutor:
                 getattr(attrs, name).CopyFrom(getattr(init, name))
         run_start.normalize_timeouts(attrs)
         now = self.engine.clock.now()
-        if init.cron_schedule:
-            backoff = run_start.cron_backoff(init.cron_schedule, now, now)
-            attrs.first_workflow_task_backoff.CopyFrom(to_duration(backoff))
+        backoff = run_start.cron_backoff(init.cron_schedule, now, now) if init.cron_schedule else 0.0
+        attrs.first_workflow_task_backoff.CopyFrom(to_duration(backoff))
         options = StartOptions(
             request_id=f"{parent.run_id}:{initiated_event_id}",
             workflow_id_reuse_policy=init.workflow_id_reuse_policy,

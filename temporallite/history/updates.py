@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from google.protobuf.any_pb2 import Any as AnyProto
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType, UpdateWorkflowExecutionLifecycleStage
-from temporalio.api.failure.v1 import Failure
+from temporalio.api.failure.v1 import ApplicationFailureInfo, Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.protocol.v1 import Message
 from temporalio.api.update.v1 import Acceptance, Outcome, Rejection, Request, Response, UpdateRef
@@ -32,6 +32,7 @@ COMPLETED = Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED
 # An update call waits this long for its stage, then answers the stage reached
 # (the SDKs poll again).
 UPDATE_LONG_POLL = 20.0
+ABORTED_BY_CLOSE = "workflow update was aborted by closing workflow"
 CLOSED_BEFORE_COMPLETION = (
     "Workflow Update failed because the Workflow completed before the Update completed."
 )
@@ -94,7 +95,7 @@ class Updates:
             except TimeoutError:
                 break
         if state.orphaned:
-            raise NotFound(WORKFLOW_COMPLETED)
+            raise NotFound(ABORTED_BY_CLOSE)
         return self.response(ms, state.update_id, state.stage, state.outcome)
 
     def response(
@@ -129,6 +130,8 @@ class Updates:
             state.outcome = done[0].workflow_execution_update_completed_event_attributes.outcome
         elif ms.is_open:
             self._registry(ms.run_id)[update_id] = state
+        else:
+            state.stage, state.outcome = COMPLETED, _closed_before_completion()
         return state
 
     # ---- to and from workers ------------------------------------------------
@@ -213,14 +216,22 @@ class Updates:
         """The run closed: pending updates can no longer complete."""
         for state in self._runs.pop(ms.run_id, {}).values():
             state.orphaned = state.stage == ADMITTED
-            failure = Failure(message=CLOSED_BEFORE_COMPLETION)
-            state.advance(COMPLETED, Outcome(failure=failure))
+            state.advance(COMPLETED, _closed_before_completion())
 
     def after_commit(self, tx: Transaction) -> None:
         if tx.update_outcomes:
             self.publish(tx.ms, tx.update_outcomes)
         if not tx.ms.is_open and tx.ms.run_id in self._runs:
             self.run_closed(tx.ms)
+
+
+def _closed_before_completion() -> Outcome:
+    return Outcome(
+        failure=Failure(
+            message=CLOSED_BEFORE_COMPLETION,
+            application_failure_info=ApplicationFailureInfo(type="AcceptedUpdateCompletedWorkflow"),
+        )
+    )
 
 
 def completed_outcome(event: HistoryEvent) -> Outcome:

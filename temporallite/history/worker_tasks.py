@@ -32,6 +32,7 @@ from temporallite.history.timers import TimerKey
 from temporallite.history.transaction import Task, Transaction
 from temporallite.history.updates import ADMITTED, Updates
 from temporallite.namespaces import Namespace
+from temporallite.visibility import build_ids
 
 _ActivityFinder = Callable[[MutableState], "ActivityInfo | None"]
 _ActivityChange = Callable[[Transaction, ActivityInfo], None]
@@ -174,6 +175,15 @@ class WorkerTasks:
             started_time=to_timestamp(wft.started_time),
         )
 
+    async def eager_task(
+        self, ns: Namespace, workflow_id: str, run_id: str
+    ) -> PollWorkflowTaskQueueResponse | None:
+        """The first workflow task of an eagerly started run, already started."""
+        ms = await self.engine.load(ns.id, workflow_id, run_id)
+        if ms.workflow_task is None or not ms.workflow_task.started:
+            return None
+        return await self._workflow_task_response(ms, TaskQueue(name=ms.task_queue, kind=1))  # type: ignore[arg-type]
+
     def _current_workflow_task(self, tx: Transaction, token: TaskToken) -> None:
         ms = tx.ms
         wft = ms.workflow_task
@@ -229,6 +239,7 @@ class WorkerTasks:
                 dropped.append(ms.previous_started_event_id)
                 return False
             completed_id = workflow_task.complete(tx, request.identity, extra)
+            build_ids.on_workflow_task_completed(tx, request)
             self._set_sticky(ms, request)
             try:
                 for command in request.commands:

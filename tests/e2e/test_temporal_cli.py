@@ -344,12 +344,9 @@ async def test_workflow_describe_unknown_fails(server_target: str) -> None:
     assert f"workflow not found for ID: {wid}" in result.stderr
 
 
-# -- not yet implemented by temporallite ----------------------------------------
+# -- visibility -------------------------------------------------------------------
 
 
-@temporallite_gap(
-    "Error: failed listing workflows: ListWorkflowExecutions is not implemented by temporallite"
-)
 async def test_workflow_list(server_target: str) -> None:
     wid = workflow_id()
     await start_workflow(server_target, wid)
@@ -364,7 +361,6 @@ async def test_workflow_list(server_target: str) -> None:
     assert [e["execution"]["workflowId"] for e in executions] == [wid]
 
 
-@temporallite_gap("Error: CountWorkflowExecutions is not implemented by temporallite")
 async def test_workflow_count(server_target: str) -> None:
     wid = workflow_id()
     await start_workflow(server_target, wid)

@@ -23,6 +23,9 @@ then 1 s minus the previous run's lifetime, which depends on timing, so such
 a backoff (between 0.3 and 1 s) compares as "<1s minus previous run's
 lifetime>".
 
+Update events keep all their fields but identities: update ids are chosen
+by the scenarios (a random one would be a UUID, compared as "<uuid>").
+
 Proto3 defaults are treated as absent: an attribute whose value is empty, zero
 or false is left out, so "unset" and "set to the default" compare equal.
 
@@ -68,6 +71,7 @@ _KEEP: dict[str, tuple[str, ...]] = {
         "parent_workflow_execution",
         "parent_initiated_event_id",
         "continued_execution_run_id",
+        "eager_execution_accepted",
     ),
     "workflow_execution_completed_event_attributes": (
         "result",

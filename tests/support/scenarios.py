@@ -25,14 +25,19 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import activity, workflow
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import EventType, UpdateWorkflowExecutionLifecycleStage
 from temporalio.api.history.v1 import HistoryEvent
+from temporalio.api.update.v1 import UpdateRef, WaitPolicy
+from temporalio.api.workflowservice.v1 import PollWorkflowExecutionUpdateRequest
 from temporalio.client import (
     Client,
+    WithStartWorkflowOperation,
     WorkflowFailureError,
     WorkflowHandle,
+    WorkflowUpdateFailedError,
 )
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, WorkflowIDConflictPolicy
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
@@ -41,6 +46,7 @@ from temporalio.exceptions import (
     TerminatedError,
 )
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 # ---------------------------------------------------------------------------
@@ -651,6 +657,38 @@ class PatchedWorkflow:
         return greeting
 
 
+# -- Updates and update-with-start.
+
+
+@workflow.defn
+class UpdatableCounter:
+    """A total changed by the `add` update (negative amounts are rejected by
+    its validator); returns the total once the `finish` signal comes."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.done = False
+
+    @workflow.update
+    def add(self, amount: int) -> int:
+        self.total += amount
+        return self.total
+
+    @add.validator
+    def validate_add(self, amount: int) -> None:
+        if amount < 0:
+            raise ApplicationError(f"cannot add {amount}", type="NegativeAmount")
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.done = True
+
+    @workflow.run
+    async def run(self) -> int:
+        await workflow.wait_condition(lambda: self.done)
+        return self.total
+
+
 WORKFLOWS = [
     ReturnAtOnce,
     OneActivity,
@@ -684,6 +722,7 @@ WORKFLOWS = [
     CancelsAnother,
     TwoLocalActivities,
     PatchedWorkflow,
+    UpdatableCounter,
 ]
 
 # ---------------------------------------------------------------------------
@@ -1269,6 +1308,116 @@ async def cancel_external_workflow(client: Client, tq: str) -> list[WorkflowHand
 
 
 
+# -- Updates and update-with-start. Update ids are chosen here, so they are
+# the same on both servers.
+
+_ADMITTED = UpdateWorkflowExecutionLifecycleStage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED
+
+
+async def wait_admitted(
+    client: Client, handle: WorkflowHandle, update_id: str, timeout: float = 10.0
+) -> None:
+    """Until the server has admitted the update: PollWorkflowExecutionUpdate
+    waiting for ADMITTED answers at once when it has, NOT_FOUND before."""
+    request = PollWorkflowExecutionUpdateRequest(
+        namespace=client.namespace,
+        update_ref=UpdateRef(
+            workflow_execution=WorkflowExecution(workflow_id=handle.id), update_id=update_id
+        ),
+        wait_policy=WaitPolicy(lifecycle_stage=_ADMITTED),
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await client.workflow_service.poll_workflow_execution_update(
+                request, timeout=timedelta(seconds=2)
+            )
+            return
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{handle.id}: update {update_id!r} not admitted after {timeout}s")
+        await asyncio.sleep(0.05)
+
+
+async def update_accepted_completed(client: Client, tq: str) -> list[WorkflowHandle]:
+    async with _worker(client, tq):
+        handle = await _start(client, UpdatableCounter.run, None, "update-accepted", tq)
+        await wait_idle(handle)
+        assert await handle.execute_update(UpdatableCounter.add, 5, id="add-5") == 5
+        await wait_idle(handle)
+        await handle.signal(UpdatableCounter.finish)
+        assert await handle.result() == 5
+    return [handle]
+
+
+async def update_rejected_then_accepted(client: Client, tq: str) -> list[WorkflowHandle]:
+    """The rejected update leaves no event (its speculative workflow task is
+    dropped); the next one is accepted."""
+    async with _worker(client, tq):
+        handle = await _start(client, UpdatableCounter.run, None, "update-rejected", tq)
+        await wait_idle(handle)
+        try:
+            await handle.execute_update(UpdatableCounter.add, -1, id="rejected")
+        except WorkflowUpdateFailedError as err:
+            assert isinstance(err.cause, ApplicationError)
+            assert err.cause.type == "NegativeAmount"
+        else:
+            raise AssertionError("the validator should have rejected the update")
+        assert await handle.execute_update(UpdatableCounter.add, 2, id="accepted") == 2
+        await wait_idle(handle)
+        await handle.signal(UpdatableCounter.finish)
+        assert await handle.result() == 2
+    return [handle]
+
+
+async def two_updates_in_one_task(client: Client, tq: str) -> list[WorkflowHandle]:
+    """Both updates are admitted (in this order) before any worker polls, so
+    the first workflow task carries both requests."""
+    handle = await _start(client, UpdatableCounter.run, None, "two-updates", tq)
+    first = asyncio.create_task(handle.execute_update(UpdatableCounter.add, 1, id="first"))
+    await wait_admitted(client, handle, "first")
+    second = asyncio.create_task(handle.execute_update(UpdatableCounter.add, 10, id="second"))
+    await wait_admitted(client, handle, "second")
+    async with _worker(client, tq):
+        assert await asyncio.gather(first, second) == [1, 11]
+        await wait_idle(handle)
+        await handle.signal(UpdatableCounter.finish)
+        assert await handle.result() == 11
+    return [handle]
+
+
+async def update_with_start_new_workflow(client: Client, tq: str) -> list[WorkflowHandle]:
+    """The update request rides on the first workflow task."""
+    async with _worker(client, tq):
+        start = WithStartWorkflowOperation(
+            UpdatableCounter.run,
+            id=_wid("update-with-start"),
+            task_queue=tq,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        result = await client.execute_update_with_start_workflow(
+            UpdatableCounter.add, 7, id="with-start", start_workflow_operation=start
+        )
+        assert result == 7
+        handle = await start.workflow_handle()
+        await wait_idle(handle)
+        await handle.signal(UpdatableCounter.finish)
+        assert await handle.result() == 7
+    return [handle]
+
+
+async def eager_start(client: Client, tq: str) -> list[WorkflowHandle]:
+    """The SDK asks for eager start (it has a worker for the task queue in
+    this process); the first workflow task comes back in the start response
+    (WorkflowExecutionStarted says eager_execution_accepted)."""
+    async with _worker(client, tq):
+        handle = await _start(client, ReturnAtOnce.run, "eager", "eager-start", tq, request_eager_start=True)
+        assert await handle.result() == "hi eager"
+    return [handle]
+
+
 SCENARIOS: dict[str, Scenario] = {
     "return_at_once": return_at_once,  # (a)
     "one_activity": one_activity,  # (b)
@@ -1307,6 +1456,11 @@ SCENARIOS: dict[str, Scenario] = {
     "patched_marker": patched_marker,
     "signal_external_workflow": signal_external_workflow,
     "cancel_external_workflow": cancel_external_workflow,
+    "update_accepted_completed": update_accepted_completed,
+    "update_rejected_then_accepted": update_rejected_then_accepted,
+    "two_updates_in_one_task": two_updates_in_one_task,
+    "update_with_start_new_workflow": update_with_start_new_workflow,
+    "eager_start": eager_start,
 }
 
 
