@@ -238,6 +238,10 @@ class OneLineErrors(click.Group):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> NoReturn:
+        argv = list(sys.argv[1:] if args is None else args)
+        if argv and argv[0].isdigit():
+            # `temporallite 12345`: how the SDKs launch the Java test server.
+            args = ["test-server", *argv]
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
@@ -316,9 +320,6 @@ def start(
     log_format: str,
 ) -> None:
     """Start a temporallite server."""
-    import asyncio
-
-    signal.signal(signal.SIGTERM, _early_signal)
     from temporallite.config import ServerConfig
 
     if db_filename == MEMORY_DB or db_filename == "":
@@ -332,13 +333,79 @@ def start(
         log_level=log_level,
         log_format=log_format,
     )
-    configure_logging(log_level, log_format)
+    _run(config)
+
+
+def _run(config: ServerConfig) -> None:
+    import asyncio
+
+    signal.signal(signal.SIGTERM, _early_signal)
+    configure_logging(config.log_level, config.log_format)
     try:
         asyncio.run(serve(config))
     except StartupError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         pass  # interrupted while starting: nothing was left running
+
+
+@main.group()
+def server() -> None:
+    """Drop-in for `temporal server ...` (the form the SDKs' test helpers launch)."""
+
+
+@server.command("start-dev")
+@click.option("-p", "--port", type=click.IntRange(1, 65535), default=7233, show_default=True)
+@click.option("--ip", default="127.0.0.1", show_default=True)
+@click.option("-f", "--db-filename", type=click.Path(dir_okay=False), default=None)
+@click.option("-n", "--namespace", "namespaces", multiple=True, callback=_validate_namespaces)
+@click.option("--search-attribute", "search_attributes", multiple=True, metavar="NAME=TYPE",
+              callback=_validate_search_attributes)
+@click.option("--log-level", type=click.Choice([*LOG_LEVELS, "warning", "fatal", "never"]),
+              default="warn", show_default=True)
+@click.option("--log-format", type=click.Choice(["pretty", "text", "json"]), default="pretty")
+# Accepted for compatibility with `temporal server start-dev`; temporallite has
+# no web UI, metrics or HTTP endpoint, and keeps its own dynamic config.
+@click.option("--dynamic-config-value", multiple=True, metavar="KEY=VALUE")
+@click.option("--headless", is_flag=True)
+@click.option("--http-port", type=int)
+@click.option("--metrics-port", type=int)
+@click.option("--log-config", is_flag=True)
+@click.option("--sqlite-pragma", multiple=True)
+@click.option("--ui-port", type=int)
+@click.option("--ui-ip")
+@click.option("--ui-asset-path")
+@click.option("--ui-codec-endpoint")
+@click.option("--ui-public-path")
+@click.option("--ui-disable-news-fetch", is_flag=True)
+def start_dev(
+    port: int, ip: str, db_filename: str | None, namespaces: list[str],
+    search_attributes: dict[str, str], log_level: str, log_format: str, **_ignored: object,
+) -> None:
+    """Start temporallite with the flags of `temporal server start-dev`."""
+    from temporallite.config import ServerConfig
+
+    level = {"warning": "warn", "fatal": "error", "never": "error"}.get(log_level, log_level)
+    config = ServerConfig(
+        ip="127.0.0.1" if ip == "localhost" else ip,
+        port=port,
+        db_filename=None if db_filename in (None, "", MEMORY_DB) else db_filename,
+        namespaces=namespaces,
+        search_attributes=search_attributes,
+        log_level=level,
+        log_format="json" if log_format == "json" else "pretty",
+    )
+    _run(config)
+
+
+@main.command("test-server", hidden=True)
+@click.argument("port", type=click.IntRange(1, 65535))
+@click.argument("extra", nargs=-1)
+def test_server(port: int, extra: tuple[str, ...]) -> None:
+    """Test-server mode (`temporallite PORT`): time skipping, starting locked."""
+    from temporallite.config import ServerConfig
+
+    _run(ServerConfig(port=port, log_level="warn", time_skipping=True))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -126,6 +126,10 @@ async def test_signal_cancels_timer(client: Client, task_queue: str) -> None:
         handle = await client.start_workflow(
             w.WaitOrTimeout.run, 30.0, id=wid(), task_queue=task_queue
         )
+        for _ in range(200):  # signal only once the timer is running
+            if "EVENT_TYPE_TIMER_STARTED" in await event_types(handle):
+                break
+            await asyncio.sleep(0.02)
         await handle.signal(w.WaitOrTimeout.finish)
         assert await handle.result() == "signalled"
         fast = await client.execute_workflow(
