@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from temporalio.api.command.v1 import Command
-from temporalio.api.common.v1 import SearchAttributes
 from temporalio.api.enums.v1 import CommandType, EventType
 from temporalio.api.enums.v1 import WorkflowTaskFailedCause as Cause
 
@@ -156,32 +155,18 @@ def _upsert_search_attributes(tx: Transaction, command: Command, completed: int)
         search_attributes=attrs.search_attributes,
         workflow_task_completed_event_id=completed,
     )
-    current = SearchAttributes.FromString(tx.ms.search_attributes)
-    for key, payload in attrs.search_attributes.indexed_fields.items():
-        if payload.data in (b"", b"null"):
-            current.indexed_fields.pop(key, None)
-        else:
-            current.indexed_fields[key].CopyFrom(payload)
-    tx.ms.search_attributes = current.SerializeToString()
+    tx.ms.upsert_search_attributes(attrs.search_attributes.indexed_fields)
     tx.visibility_changed = True
 
 
 def _modify_properties(tx: Transaction, command: Command, completed: int) -> None:
-    from temporalio.api.common.v1 import Memo
-
     attrs = command.modify_workflow_properties_command_attributes
     tx.add(
         ET.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED,
         upserted_memo=attrs.upserted_memo,
         workflow_task_completed_event_id=completed,
     )
-    memo = Memo.FromString(tx.ms.memo)
-    for key, payload in attrs.upserted_memo.fields.items():
-        if payload.data in (b"", b"null"):
-            memo.fields.pop(key, None)
-        else:
-            memo.fields[key].CopyFrom(payload)
-    tx.ms.memo = memo.SerializeToString()
+    tx.ms.upsert_memo(attrs.upserted_memo.fields)
     tx.visibility_changed = True
 
 

@@ -11,9 +11,11 @@ import dataclasses
 import json
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from temporalio.api.common.v1 import Memo, Payload, SearchAttributes
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.history.v1 import HistoryEvent
 
@@ -194,6 +196,17 @@ class MutableState:
     def is_open(self) -> bool:
         return self.status == RUNNING
 
+    def upsert_search_attributes(self, fields: Mapping[str, Payload]) -> None:
+        """Merge upserted values; an empty or null payload removes the key."""
+        current = SearchAttributes.FromString(self.search_attributes)
+        _merge(current.indexed_fields, fields)
+        self.search_attributes = current.SerializeToString()
+
+    def upsert_memo(self, fields: Mapping[str, Payload]) -> None:
+        current = Memo.FromString(self.memo)
+        _merge(current.fields, fields)
+        self.memo = current.SerializeToString()
+
     def activity_by_id(self, activity_id: str) -> ActivityInfo | None:
         for info in self.activities.values():
             if info.activity_id == activity_id:
@@ -206,6 +219,14 @@ class MutableState:
     @classmethod
     def from_json(cls, text: str) -> MutableState:
         return typing.cast(MutableState, _decode(cls, json.loads(text)))
+
+
+def _merge(target: Any, fields: Mapping[str, Payload]) -> None:
+    for key, payload in fields.items():
+        if payload.data in (b"", b"null"):
+            target.pop(key, None)
+        else:
+            target[key].CopyFrom(payload)
 
 
 def event_bytes(event: HistoryEvent) -> bytes:

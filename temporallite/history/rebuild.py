@@ -15,15 +15,11 @@ from temporallite.history.mutable_state import (
     MutableState,
     TimerInfo,
 )
+from temporallite.history.transaction import ACTIVITY_CLOSE_ATTRS
 
 ET = EventType
 
-_ACTIVITY_CLOSED = {
-    ET.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "activity_task_completed_event_attributes",
-    ET.EVENT_TYPE_ACTIVITY_TASK_FAILED: "activity_task_failed_event_attributes",
-    ET.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "activity_task_timed_out_event_attributes",
-    ET.EVENT_TYPE_ACTIVITY_TASK_CANCELED: "activity_task_canceled_event_attributes",
-}
+_ACTIVITY_CLOSED = ACTIVITY_CLOSE_ATTRS
 _CHILD_CLOSED = {
     ET.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED: "child_workflow_execution_completed",
     ET.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED: "child_workflow_execution_failed",
@@ -130,21 +126,8 @@ def _apply(ms: MutableState, event: HistoryEvent) -> None:
     elif t == ET.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
         ms.cancel_requested = True
     elif t == ET.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
-        _merge(ms, "search_attributes", event.upsert_workflow_search_attributes_event_attributes
-               .search_attributes.indexed_fields)
+        ms.upsert_search_attributes(
+            event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+        )
     elif t == ET.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED:
-        _merge(ms, "memo", event.workflow_properties_modified_event_attributes.upserted_memo.fields)
-
-
-def _merge(ms: MutableState, name: str, fields: object) -> None:
-    from temporalio.api.common.v1 import Memo, SearchAttributes
-
-    current = Memo() if name == "memo" else SearchAttributes()
-    current.ParseFromString(getattr(ms, name))
-    target = current.fields if name == "memo" else current.indexed_fields  # type: ignore[union-attr]
-    for key, payload in fields.items():  # type: ignore[attr-defined]
-        if payload.data in (b"", b"null"):
-            target.pop(key, None)
-        else:
-            target[key].CopyFrom(payload)
-    setattr(ms, name, current.SerializeToString())
+        ms.upsert_memo(event.workflow_properties_modified_event_attributes.upserted_memo.fields)

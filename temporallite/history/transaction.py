@@ -31,7 +31,7 @@ _CLOSE_EVENTS_LAST = {
     EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED,
 }
 
-_ACTIVITY_CLOSE_ATTRS = {
+ACTIVITY_CLOSE_ATTRS = {
     EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "activity_task_completed_event_attributes",
     EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: "activity_task_failed_event_attributes",
     EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "activity_task_timed_out_event_attributes",
@@ -140,8 +140,8 @@ class Transaction:
             if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
                 attrs = event.activity_task_started_event_attributes
                 activity_started[attrs.scheduled_event_id] = event.event_id
-            elif event.event_type in _ACTIVITY_CLOSE_ATTRS:
-                close = getattr(event, _ACTIVITY_CLOSE_ATTRS[event.event_type])
+            elif event.event_type in ACTIVITY_CLOSE_ATTRS:
+                close = getattr(event, ACTIVITY_CLOSE_ATTRS[event.event_type])
                 if close.scheduled_event_id in activity_started:
                     close.started_event_id = activity_started[close.scheduled_event_id]
             elif event.event_type == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED:
