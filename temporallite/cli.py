@@ -339,6 +339,10 @@ def start(
 def _run(config: ServerConfig) -> None:
     import asyncio
 
+    from temporallite._fast_import import skip_sdk_package_init
+
+    skip_sdk_package_init()
+
     signal.signal(signal.SIGTERM, _early_signal)
     configure_logging(config.log_level, config.log_format)
     try:

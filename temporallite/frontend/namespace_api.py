@@ -104,6 +104,7 @@ def describe(ns: Namespace) -> wsv.DescribeNamespaceResponse:
             workflow_execution_retention_ttl=to_duration(ns.retention),
             history_archival_state=ArchivalState.ARCHIVAL_STATE_DISABLED,
             visibility_archival_state=ArchivalState.ARCHIVAL_STATE_DISABLED,
+            custom_search_attribute_aliases=ns.search_attribute_aliases,
         ),
         replication_config=NamespaceReplicationConfig(
             active_cluster_name=CLUSTER_NAME,

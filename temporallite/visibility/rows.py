@@ -55,8 +55,9 @@ def visibility_info(
 ) -> WorkflowExecutionInfo:
     """The run as List/Count/Scan return it, as the real server's visibility
     record has it: memo and search attributes always present (attributes
-    with their types), no first run id, and the close-time facts (close time,
-    history length and size, transitions, duration) only once closed."""
+    with their types), no first run id nor parent namespace, and the
+    close-time facts (close time, history length and size, transitions,
+    duration) only once closed."""
     info = WorkflowExecutionInfo(
         execution=WorkflowExecution(workflow_id=ms.workflow_id, run_id=ms.run_id),
         type=WorkflowType(name=ms.workflow_type),
@@ -65,9 +66,8 @@ def visibility_info(
         execution_time=to_timestamp(ms.execution_time),
         task_queue=ms.task_queue,
     )
-    if ms.parent is not None:
+    if ms.parent is not None:  # the parent's namespace is not in the record
         parent = ms.parent.execution
-        info.parent_namespace_id = parent.namespace_id
         info.parent_execution.CopyFrom(
             WorkflowExecution(workflow_id=parent.workflow_id, run_id=parent.run_id)
         )

@@ -166,6 +166,9 @@ FIELD_COLUMNS: dict[str, int] = {**PREDEFINED, **PREALLOCATED}
 TEXT_COLUMNS = [name for name, tp in FIELD_COLUMNS.items() if tp == TEXT]
 KEYWORD_LIST_COLUMNS = [name for name, tp in FIELD_COLUMNS.items() if tp == KEYWORD_LIST]
 
+# The real server's default limit.searchAttributesSizeOfValue.
+VALUE_SIZE_LIMIT = 2048
+
 # KeywordList values are stored joined by this separator, which is also the
 # only separator of the full-text tokenizer that indexes them.
 KEYWORD_LIST_SEPARATOR = "\u2661"
@@ -488,6 +491,12 @@ class NamespaceSearchAttributes:
                 raise SearchAttributeError(
                     invalid_value_message(name, attr.value_type, payload)
                 ) from None
+        for name, payload in attributes.indexed_fields.items():
+            if len(payload.data) > VALUE_SIZE_LIMIT:
+                raise SearchAttributeError(
+                    f"search attribute {name} value size {len(payload.data)}"
+                    f" exceeds size limit {VALUE_SIZE_LIMIT}"
+                )
 
     def stored(self, name: str) -> Attribute | None:
         """The field a run's attribute is kept in (None: no longer mapped)."""

@@ -92,12 +92,10 @@ async def _expect(
     return err
 
 
-# RPCs that temporallite does not implement yet (visibility: issue 5). Their
-# checks here are the target; until then the server answers UNIMPLEMENTED
-# naming the RPC, and only that answer is excused.
+# RPCs that temporallite does not implement yet. Their checks here are the
+# target; until then the server answers UNIMPLEMENTED naming the RPC, and
+# only that answer is excused.
 NOT_YET_IMPLEMENTED = {
-    "ListWorkflowExecutions",
-    "CountWorkflowExecutions",
     "GetWorkflowExecutionHistoryReverse",
     "DescribeTaskQueue",
 }

@@ -491,6 +491,9 @@ def test_validate_start_attributes() -> None:
     assert message("CustomKeyword", Payload(metadata={"encoding": b"binary/plain"}, data=b"xx")) == (
         "invalid value for search attribute CustomKeyword of type Keyword: [120 120]"
     )
+    assert message("CustomKeyword", _payload("x" * 3000, "Keyword")) == (
+        "search attribute CustomKeyword value size 3002 exceeds size limit 2048"
+    )
     assert message("Keyword01", _payload("x", "Keyword")) == (
         "Namespace default has no mapping defined for search attribute Keyword01"
     )

@@ -1,0 +1,27 @@
+"""Start-up speed for the server process.
+
+`import temporalio.api.x` runs temporalio/__init__.py, which loads the SDK's
+client side (temporalio.service and the bridge protos, ~40-60 ms) that a
+server never uses. In the CLI process, before anything imports temporalio,
+register a bare package module for it so only the API protobufs load.
+Never used in-process (embedding, tests): there the SDK is already imported.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import types
+
+
+def skip_sdk_package_init() -> None:
+    if "temporalio" in sys.modules:
+        return
+    spec = importlib.util.find_spec("temporalio")
+    if spec is None or not spec.submodule_search_locations:
+        return
+    package = types.ModuleType("temporalio")
+    package.__path__ = list(spec.submodule_search_locations)
+    package.__spec__ = spec
+    package.__file__ = spec.origin
+    sys.modules["temporalio"] = package
