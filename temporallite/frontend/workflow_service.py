@@ -13,11 +13,12 @@ from typing import Any
 from temporalio.api.enums.v1 import (
     PendingActivityState,
     QueryResultType,
+    TaskQueueType,
     WorkflowIdConflictPolicy,
     WorkflowTaskFailedCause,
 )
 from temporalio.api.query.v1 import WorkflowQueryResult
-from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.taskqueue.v1 import PollerInfo, TaskQueue
 from temporalio.api.workflow.v1 import (
     PendingActivityInfo,
     PendingChildExecutionInfo,
@@ -360,6 +361,13 @@ class WorkflowService(NamespaceApi, VisibilityApi):
         check.execution(request.execution)
         return await self.executions.get_history(ns, request)
 
+    async def get_workflow_execution_history_reverse(
+        self, request: wsv.GetWorkflowExecutionHistoryReverseRequest
+    ) -> wsv.GetWorkflowExecutionHistoryReverseResponse:
+        ns = self.namespaces.get(request.namespace)
+        check.execution(request.execution)
+        return await self.executions.get_history_reverse(ns, request)
+
     async def describe_workflow_execution(
         self, request: wsv.DescribeWorkflowExecutionRequest
     ) -> wsv.DescribeWorkflowExecutionResponse:
@@ -515,6 +523,23 @@ class WorkflowService(NamespaceApi, VisibilityApi):
             request.identity,
         )
         return wsv.RespondWorkflowTaskFailedResponse()
+
+    async def describe_task_queue(
+        self, request: wsv.DescribeTaskQueueRequest
+    ) -> wsv.DescribeTaskQueueResponse:
+        ns = self.namespaces.get(request.namespace)
+        check.task_queue(request.task_queue)
+        kind = (
+            "activity" if request.task_queue_type == TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY
+            else "workflow"
+        )
+        pollers = self.engine.matching.recent_pollers(ns.id, request.task_queue.name, kind)
+        return wsv.DescribeTaskQueueResponse(
+            pollers=[
+                PollerInfo(identity=who, last_access_time=to_timestamp(when))
+                for who, when in sorted(pollers.items(), key=lambda item: -item[1])
+            ]
+        )
 
     async def reset_sticky_task_queue(
         self, request: wsv.ResetStickyTaskQueueRequest

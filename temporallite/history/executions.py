@@ -23,6 +23,8 @@ from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes as
 from temporalio.api.workflowservice.v1 import (
     GetWorkflowExecutionHistoryRequest,
     GetWorkflowExecutionHistoryResponse,
+    GetWorkflowExecutionHistoryReverseRequest,
+    GetWorkflowExecutionHistoryReverseResponse,
     StartWorkflowExecutionRequest,
 )
 
@@ -307,6 +309,25 @@ class Executions:
             # so a worker paging through its task's history sees them.
             events.extend(workflow_task.transient_events(ms.workflow_task, ms))
         return GetWorkflowExecutionHistoryResponse(
+            history=History(events=events), next_page_token=token
+        )
+
+    async def get_history_reverse(
+        self, ns: Namespace, request: GetWorkflowExecutionHistoryReverseRequest
+    ) -> GetWorkflowExecutionHistoryReverseResponse:
+        """Newest events first, in pages (the token names the next event to read)."""
+        page_size = request.maximum_page_size or HISTORY_PAGE_SIZE
+        execution = request.execution
+        if request.next_page_token:
+            run_id, last = _decode_history_token(request.next_page_token)
+        else:
+            ms = await self.engine.load(ns.id, execution.workflow_id, execution.run_id)
+            run_id, last = ms.run_id, ms.next_event_id - 1
+        first = max(1, last - page_size + 1)
+        events = await self.engine.read_history(run_id, first, last + 1)
+        events.reverse()
+        token = _history_token(run_id, first - 1) if first > 1 else b""
+        return GetWorkflowExecutionHistoryReverseResponse(
             history=History(events=events), next_page_token=token
         )
 

@@ -71,7 +71,7 @@ class WorkerTasks:
         self, ns: Namespace, task_queue: TaskQueue, identity: str
     ) -> PollWorkflowTaskQueueResponse:
         while True:
-            task = await self.engine.matching.poll(ns.id, task_queue.name, "workflow")
+            task = await self.engine.matching.poll(ns.id, task_queue.name, "workflow", identity)
             if task is None:
                 return PollWorkflowTaskQueueResponse()
             if task.query_id:
@@ -353,7 +353,7 @@ class WorkerTasks:
         self, ns: Namespace, task_queue: TaskQueue, identity: str
     ) -> PollActivityTaskQueueResponse:
         while True:
-            task = await self.engine.matching.poll(ns.id, task_queue.name, "activity")
+            task = await self.engine.matching.poll(ns.id, task_queue.name, "activity", identity)
             if task is None:
                 return PollActivityTaskQueueResponse()
             response = await self._start_activity_task(ns, task, identity)

@@ -10,6 +10,7 @@ rejects stale tasks.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from dataclasses import dataclass, field, replace
 
@@ -20,6 +21,7 @@ POLL_TIMEOUT = 59.0
 # A sticky queue nobody polled for this long has lost its worker: its tasks
 # go to the normal queue (the real server's StickyPollerUnavailableWindow).
 STICKY_POLLER_UNAVAILABLE_WINDOW = 10.0
+POLLER_HISTORY = 300.0
 
 
 @dataclass
@@ -27,6 +29,8 @@ class TaskQueue:
     backlog: deque[Task] = field(default_factory=deque)
     pollers: deque[asyncio.Future[Task]] = field(default_factory=deque)
     last_poll_time: float = 0.0
+    # Worker identity → wall-clock time of its last poll (DescribeTaskQueue).
+    poller_identities: dict[str, float] = field(default_factory=dict)
 
 
 class Matching:
@@ -53,12 +57,13 @@ class Matching:
                 return
         queue.backlog.append(task)
 
-    async def poll(self, namespace_id: str, name: str, kind: str) -> Task | None:
+    async def poll(self, namespace_id: str, name: str, kind: str, identity: str = "") -> Task | None:
         """Wait for a task; None when the poll times out or the server stops."""
         if self._closed:
             return None
         queue = self._queue(namespace_id, name, kind)
         queue.last_poll_time = asyncio.get_running_loop().time()
+        queue.poller_identities[identity] = time.time()
         if queue.backlog:
             return queue.backlog.popleft()
         poller: asyncio.Future[Task] = asyncio.get_running_loop().create_future()
@@ -95,6 +100,14 @@ class Matching:
                 poller.cancel()
         for task in queue.backlog:
             self.add_task(task)
+
+    def recent_pollers(self, namespace_id: str, name: str, kind: str) -> dict[str, float]:
+        """Identities that polled in the last five minutes, as the real server reports."""
+        queue = self._queues.get((namespace_id, name, kind))
+        if queue is None:
+            return {}
+        horizon = time.time() - POLLER_HISTORY
+        return {who: when for who, when in queue.poller_identities.items() if when >= horizon}
 
     def backlog_size(self, namespace_id: str, name: str, kind: str) -> int:
         queue = self._queues.get((namespace_id, name, kind))

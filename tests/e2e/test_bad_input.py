@@ -95,10 +95,7 @@ async def _expect(
 # RPCs that temporallite does not implement yet. Their checks here are the
 # target; until then the server answers UNIMPLEMENTED naming the RPC, and
 # only that answer is excused.
-NOT_YET_IMPLEMENTED = {
-    "GetWorkflowExecutionHistoryReverse",
-    "DescribeTaskQueue",
-}
+NOT_YET_IMPLEMENTED: set[str] = set()
 
 
 def _xfail_if_not_yet_implemented(err: RPCError) -> None:

@@ -302,3 +302,39 @@ async def test_sticky_schedule_to_start_timeout_falls_back_to_normal_queue(
     assert normal.task_queue.kind == TaskQueueKind.TASK_QUEUE_KIND_NORMAL
     assert normal.attempt == 1
     await complete(client, task.task_token, complete_command())
+
+
+async def test_history_reverse_pages(client: Client, task_queue: str) -> None:
+    workflow_id = await start(client, task_queue)
+    task = await poll(client, task_queue)
+    await complete(client, task.task_token, *(timer_command(f"t{i}", 60) for i in range(6)))
+    ids: list[int] = []
+    token = b""
+    while True:
+        response = await client.workflow_service.get_workflow_execution_history_reverse(
+            ws.GetWorkflowExecutionHistoryReverseRequest(
+                namespace=NS, execution=WorkflowExecution(workflow_id=workflow_id),
+                maximum_page_size=4, next_page_token=token,
+            )
+        )
+        ids += [e.event_id for e in response.history.events]
+        token = response.next_page_token
+        if not token:
+            break
+    assert ids == list(range(10, 0, -1))
+
+
+async def test_describe_task_queue_lists_pollers(client: Client, task_queue: str) -> None:
+    poller = asyncio.create_task(poll(client, task_queue))
+    try:
+        for _ in range(100):
+            response = await client.workflow_service.describe_task_queue(
+                ws.DescribeTaskQueueRequest(namespace=NS, task_queue=TaskQueue(name=task_queue))
+            )
+            if response.pollers:
+                break
+            await asyncio.sleep(0.02)
+        assert [p.identity for p in response.pollers] == ["manual-worker"]
+        assert response.pollers[0].HasField("last_access_time")
+    finally:
+        poller.cancel()
