@@ -8,17 +8,14 @@ from typing import Any
 from grpclib.health.service import Health
 from grpclib.server import Server
 from temporalio.api.operatorservice.v1 import service_pb2 as operator_pb2
-from temporalio.api.testservice.v1 import service_pb2 as test_pb2
 from temporalio.api.workflowservice.v1 import service_pb2 as workflow_pb2
 
 from temporallite.clock import Clock, VirtualClock
 from temporallite.config import ServerConfig
 from temporallite.frontend.operator_service import OperatorService
-from temporallite.frontend.test_service import TestService
 from temporallite.frontend.transport import DescriptorService
 from temporallite.frontend.workflow_service import WorkflowService
 from temporallite.history.engine import HistoryEngine
-from temporallite.history.time_skipping import TimeSkipper
 from temporallite.history.transfer import TransferExecutor
 from temporallite.matching.task_queues import Matching
 from temporallite.namespaces import NamespaceRegistry
@@ -66,6 +63,12 @@ class TemporalLiteServer:
             ]
             skipper = None
             if isinstance(clock, VirtualClock):
+                # Test-server mode only: not imported on a dev server's start path.
+                from temporalio.api.testservice.v1 import service_pb2 as test_pb2
+
+                from temporallite.frontend.test_service import TestService
+                from temporallite.history.time_skipping import TimeSkipper
+
                 skipper = TimeSkipper(engine, clock)
                 skipper.inflight += [engine.background_count, workflow_service.worker_tasks.queries.count]
                 services.append(
