@@ -34,6 +34,7 @@ class HistoryEngine:
         self.clock = clock
         self.timers = TimerQueue(clock, self._on_timer)
         self._states: dict[str, MutableState] = {}  # run id → open run's state
+        self._run_timers: dict[str, set[TimerKey]] = {}  # run id → its armed timers
         self._locks: dict[WorkflowKey, asyncio.Lock] = {}
         self._watchers: dict[str, list[asyncio.Future[None]]] = {}
         self.timer_handlers: dict[str, Callable[[Transaction, TimerKey], None]] = {}
@@ -273,8 +274,16 @@ class HistoryEngine:
     # ---- timers -----------------------------------------------------------
 
     def arm_timers(self, ms: MutableState) -> None:
-        for key, fire_time in timer_entries(ms):
+        """Arm what the run's state implies now; disarm what it no longer does
+        (a completed activity's timeouts, a closed run's timers)."""
+        entries = timer_entries(ms)
+        keys = {key for key, _ in entries}
+        for stale in self._run_timers.pop(ms.run_id, set()) - keys:
+            self.timers.disarm(stale)
+        for key, fire_time in entries:
             self.timers.arm(key, fire_time)
+        if keys:
+            self._run_timers[ms.run_id] = keys
 
     async def _on_timer(self, key: TimerKey) -> None:
         handler = self.timer_handlers[key.kind]

@@ -95,6 +95,9 @@ class Queries:
                  normal_task_queue=normal, query_id=pending.query_id)
         )
 
+    def has_buffered(self, run_id: str) -> bool:
+        return bool(self._buffered.get(run_id))
+
     def count(self) -> int:
         return len(self._pending)
 

@@ -67,6 +67,10 @@ class TimerQueue:
         if self._heap[0][2] == key:
             self._changed.set()
 
+    def disarm(self, key: TimerKey) -> None:
+        """Forget a timer; its heap entry is skipped when it comes up."""
+        self._armed.pop(key, None)
+
     def poke(self) -> None:
         """The clock jumped: re-check what is due."""
         self._changed.set()

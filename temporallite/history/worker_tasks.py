@@ -310,6 +310,8 @@ class WorkerTasks:
             workflow_task.clear_sticky(ms)
 
     async def _send_waiting_queries(self, ns: Namespace, token: TaskToken) -> None:
+        if not self.queries.has_buffered(token.run_id):
+            return
         try:
             ms = await self.engine.load(ns.id, token.workflow_id, token.run_id)
         except NotFound:
