@@ -238,6 +238,9 @@ class OneLineErrors(click.Group):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> NoReturn:
+        from temporallite._fast_import import skip_sdk_package_init
+
+        skip_sdk_package_init()  # before anything imports temporalio
         argv = list(sys.argv[1:] if args is None else args)
         if argv and argv[0].isdigit():
             # `temporallite 12345`: how the SDKs launch the Java test server.
@@ -338,10 +341,6 @@ def start(
 
 def _run(config: ServerConfig) -> None:
     import asyncio
-
-    from temporallite._fast_import import skip_sdk_package_init
-
-    skip_sdk_package_init()
 
     signal.signal(signal.SIGTERM, _early_signal)
     configure_logging(config.log_level, config.log_format)
