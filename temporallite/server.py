@@ -6,14 +6,13 @@ import logging
 from typing import Any
 
 from grpclib.health.service import Health
-from grpclib.server import Server
 from temporalio.api.operatorservice.v1 import service_pb2 as operator_pb2
 from temporalio.api.workflowservice.v1 import service_pb2 as workflow_pb2
 
 from temporallite.clock import Clock, VirtualClock
 from temporallite.config import ServerConfig
 from temporallite.frontend.operator_service import OperatorService
-from temporallite.frontend.transport import DescriptorService
+from temporallite.frontend.transport import DescriptorService, GrpcServer
 from temporallite.frontend.workflow_service import WorkflowService
 from temporallite.history.engine import HistoryEngine
 from temporallite.history.transfer import TransferExecutor
@@ -31,7 +30,7 @@ class TemporalLiteServer:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        self._grpc: Server | None = None
+        self._grpc: GrpcServer | None = None
         self._store: Store | None = None
         self._engine: HistoryEngine | None = None
         self._matching: Matching | None = None
@@ -79,7 +78,7 @@ class TemporalLiteServer:
             await engine.recover()
             if skipper is not None:
                 skipper.recover(engine.open_states())
-            self._grpc = Server(services)
+            self._grpc = GrpcServer(services)
             await self._grpc.start(self.config.ip, self.config.port)
         except BaseException:
             self._grpc = None

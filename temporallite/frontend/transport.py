@@ -14,6 +14,7 @@ import gzip
 import logging
 import re
 import struct
+from asyncio import BaseTransport
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,7 +23,10 @@ from google.protobuf.message import DecodeError, Message
 from google.protobuf.message_factory import GetMessageClass
 from grpclib.const import Cardinality, Handler, Status
 from grpclib.exceptions import GRPCError
-from grpclib.server import Stream
+from grpclib.protocol import H2Protocol
+from grpclib.server import Handler as StreamHandler
+from grpclib.server import Server, Stream
+from h2.settings import SettingCodes
 
 from temporallite.errors import ServiceError
 
@@ -107,3 +111,30 @@ class DescriptorService:
 
     def __mapping__(self) -> dict[str, Handler]:
         return self._routes
+
+
+# h2's default advertises 100 concurrent streams per connection; every waiting
+# long poll (a workflow result, a task poll) holds one, so an SDK client
+# sharing a connection with its worker stalls past 100. grpc-go (the real
+# server) does not limit them.
+MAX_CONCURRENT_STREAMS = 2**31 - 1
+
+
+class _UnlimitedStreamsProtocol(H2Protocol):
+    def connection_made(self, transport: BaseTransport) -> None:
+        super().connection_made(transport)
+        connection = self.connection._connection
+        connection.update_settings({SettingCodes.MAX_CONCURRENT_STREAMS: MAX_CONCURRENT_STREAMS})
+        self.connection.flush()
+
+
+class GrpcServer(Server):
+    """grpclib's server without the per-connection stream limit."""
+
+    def _protocol_factory(self) -> H2Protocol:
+        self.__gc_step__()
+        handler = StreamHandler(
+            self._mapping, self._codec, self._status_details_codec, self.__dispatch__
+        )
+        self._handlers.add(handler)
+        return _UnlimitedStreamsProtocol(handler, self._config, self._h2_config)

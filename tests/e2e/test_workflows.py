@@ -403,3 +403,17 @@ async def test_concurrent_workflows(client: Client, task_queue: str) -> None:
         )
         results = await asyncio.gather(*(h.result() for h in handles))
     assert results == [f"Hello, {i}!" for i in range(20)]
+
+
+async def test_many_waiting_results_on_one_connection(client: Client, task_queue: str) -> None:
+    """150 result long polls and the worker's polls share one connection (the
+    HTTP/2 stream limit must not stall them)."""
+    async with worker(client, task_queue):
+        handles = await asyncio.gather(
+            *(
+                client.start_workflow(w.Sleeper.run, 0.5, id=wid(), task_queue=task_queue)
+                for _ in range(150)
+            )
+        )
+        results = await asyncio.wait_for(asyncio.gather(*(h.result() for h in handles)), 30)
+    assert results == ["woke"] * 150
