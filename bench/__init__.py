@@ -1,0 +1,1 @@
+"""Benchmarks: temporallite side by side with the real Temporal dev server."""
