@@ -287,6 +287,11 @@ class HistoryEngine:
 
     async def _on_timer(self, key: TimerKey) -> None:
         handler = self.timer_handlers[key.kind]
+        try:
+            if not (await self.load(key.namespace_id, key.workflow_id, key.run_id)).is_open:
+                return  # the run closed: a stale timer changes nothing, writes nothing
+        except NotFound:
+            return
 
         def transition(tx: Transaction) -> None:
             if tx.ms.is_open:
