@@ -120,9 +120,44 @@ class DescriptorService:
 MAX_CONCURRENT_STREAMS = 2**31 - 1
 
 
-class _UnlimitedStreamsProtocol(H2Protocol):
+class _CoalescingTransport:
+    """Collects the writes of one event-loop turn into one `send`: grpclib
+    writes a response's headers, message and trailers separately, and on
+    loopback each write costs a syscall and a wake-up of the peer."""
+
+    def __init__(self, transport: Any) -> None:
+        self._transport = transport
+        self._pending: list[bytes] = []
+        self._scheduled = False
+        self._loop = asyncio.get_event_loop()
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        self._pending.append(data)
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class _ServerProtocol(H2Protocol):
     def connection_made(self, transport: BaseTransport) -> None:
-        super().connection_made(transport)
+        super().connection_made(_CoalescingTransport(transport))  # type: ignore[arg-type]
         connection = self.connection._connection
         connection.update_settings({SettingCodes.MAX_CONCURRENT_STREAMS: MAX_CONCURRENT_STREAMS})
         self.connection.flush()
@@ -137,4 +172,4 @@ class GrpcServer(Server):
             self._mapping, self._codec, self._status_details_codec, self.__dispatch__
         )
         self._handlers.add(handler)
-        return _UnlimitedStreamsProtocol(handler, self._config, self._h2_config)
+        return _ServerProtocol(handler, self._config, self._h2_config)
