@@ -92,13 +92,24 @@ class Store:
             if self._closing and not self._pending:
                 return
 
+    # Reads run as one call on aiosqlite's thread (its cursor API would take
+    # three round trips: execute, fetch, close).
     async def fetch_all(self, sql: str, *params: Any) -> list[sqlite3.Row]:
-        async with self._db.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        rows: list[sqlite3.Row] = await self._db._execute(_fetch_all, self._db._conn, sql, params)
+        return rows
 
     async def fetch_one(self, sql: str, *params: Any) -> sqlite3.Row | None:
-        async with self._db.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        row: sqlite3.Row | None = await self._db._execute(_fetch_one, self._db._conn, sql, params)
+        return row
+
+
+def _fetch_all(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
+    return conn.execute(sql, params).fetchall()
+
+
+def _fetch_one(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = conn.execute(sql, params).fetchone()
+    return row
 
 
 def _prepare(conn: sqlite3.Connection, persistent: bool) -> None:
