@@ -236,9 +236,13 @@ class HistoryEngine:
         self, run_id: str, first_event_id: int, next_event_id: int
     ) -> list[HistoryEvent]:
         """Events with first_event_id <= id < next_event_id."""
+        # Seek to the batch holding first_event_id (an index lookup), so reading
+        # the tail of a long history does not scan its beginning.
         rows = await self.store.fetch_all(
-            "SELECT events FROM history WHERE run_id = ? AND last_event_id >= ?"
+            "SELECT events FROM history WHERE run_id = ? AND first_event_id >= COALESCE("
+            "(SELECT MAX(first_event_id) FROM history WHERE run_id = ? AND first_event_id <= ?), 0)"
             " AND first_event_id < ? ORDER BY first_event_id",
+            run_id,
             run_id,
             first_event_id,
             next_event_id,

@@ -49,6 +49,7 @@ Reuse = WorkflowIdReusePolicy
 Conflict = WorkflowIdConflictPolicy
 
 HISTORY_PAGE_SIZE = 256
+SIGNAL_REQUEST_IDS_KEPT = 1000
 DEFAULT_TERMINATE_REASON = "terminated by user via frontend"
 FRONTEND_IDENTITY = "frontend-service"
 HISTORY_LONG_POLL = 20.0
@@ -215,6 +216,9 @@ class Executions:
                 return
             if sig.request_id:
                 tx.ms.signal_request_ids.append(sig.request_id)
+                # Dedupe covers client retries, which come soon after the first
+                # try: keep the recent ids only, so the snapshot stays small.
+                del tx.ms.signal_request_ids[:-SIGNAL_REQUEST_IDS_KEPT]
             lifecycle.signal(tx, sig)
 
         await self.engine.update(ns.id, execution.workflow_id, execution.run_id, transition)
