@@ -27,8 +27,9 @@ from temporallite.history.transaction import Task
 from temporallite.namespaces import Namespace
 
 S = WorkflowExecutionStatus
-# How long a query waits for a worker when the caller sets no deadline.
-DEFAULT_QUERY_TIMEOUT = 20.0
+# How long a query waits for a worker when the caller sets no deadline (the
+# real server answers after about 30 s).
+DEFAULT_QUERY_TIMEOUT = 30.0
 
 
 @dataclass
@@ -72,7 +73,7 @@ class Queries:
                     asyncio.shield(pending.answer), timeout or DEFAULT_QUERY_TIMEOUT
                 )
             except TimeoutError:
-                raise DeadlineExceeded("query timed out before a worker answered") from None
+                raise DeadlineExceeded("query timed out before a worker could process it") from None
         finally:
             self._pending.pop(pending.query_id, None)
             for hook in self.engine.on_idle:
