@@ -22,20 +22,8 @@ class InvalidArgument(ServiceError):
     status = Status.INVALID_ARGUMENT
 
 
-class FailedPrecondition(ServiceError):
-    status = Status.FAILED_PRECONDITION
-
-
-class Unavailable(ServiceError):
-    status = Status.UNAVAILABLE
-
-
 class DeadlineExceeded(ServiceError):
     status = Status.DEADLINE_EXCEEDED
-
-
-class ResourceExhausted(ServiceError):
-    status = Status.RESOURCE_EXHAUSTED
 
 
 class WorkflowNotReady(ServiceError):
@@ -43,10 +31,6 @@ class WorkflowNotReady(ServiceError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, errordetails.WorkflowNotReadyFailure())
-
-
-class Internal(ServiceError):
-    status = Status.INTERNAL
 
 
 class NotFound(ServiceError):
@@ -96,13 +80,6 @@ class PermissionDenied(ServiceError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, errordetails.PermissionDeniedFailure())
-
-
-class CancellationAlreadyRequested(ServiceError):
-    status = Status.ALREADY_EXISTS
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, errordetails.CancellationAlreadyRequestedFailure())
 
 
 class QueryFailed(ServiceError):

@@ -242,7 +242,7 @@ class WorkflowService(NamespaceApi, VisibilityApi):
             if admitted:
                 ms = await self.engine.load(ns.id, start.workflow_id, run_id)
                 stage = update.wait_policy.lifecycle_stage or UPDATE_ACCEPTED
-                update_response = await updates.wait(ns.id, ms, admitted[0], stage, UPDATE_LONG_POLL)
+                update_response = await updates.wait(ms, admitted[0], stage, UPDATE_LONG_POLL)
             else:
                 update.workflow_execution.run_id = run_id
                 update_response = await self._update(ns, update)
@@ -438,7 +438,7 @@ class WorkflowService(NamespaceApi, VisibilityApi):
             state = await updates.recorded(ms, update_id)
             assert state is not None
         stage = request.wait_policy.lifecycle_stage or UPDATE_ACCEPTED
-        return await updates.wait(ns.id, ms, state, stage, UPDATE_LONG_POLL)
+        return await updates.wait(ms, state, stage, UPDATE_LONG_POLL)
 
     async def poll_workflow_execution_update(
         self, request: wsv.PollWorkflowExecutionUpdateRequest
@@ -456,7 +456,7 @@ class WorkflowService(NamespaceApi, VisibilityApi):
         # No stage asked: answer at once with the stage reached.
         stage = request.wait_policy.lifecycle_stage
         timeout = UPDATE_LONG_POLL if stage else 0.0
-        response = await updates.wait(ns.id, ms, state, stage, timeout)
+        response = await updates.wait(ms, state, stage, timeout)
         return wsv.PollWorkflowExecutionUpdateResponse(
             outcome=response.outcome if response.HasField("outcome") else None,
             stage=response.stage,

@@ -12,7 +12,6 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.taskqueue.v1 import TaskQueue
 
 from temporallite.clock import duration_seconds, to_duration
-from temporallite.errors import InvalidArgument
 from temporallite.history import retry
 from temporallite.history.mutable_state import ActivityInfo
 from temporallite.history.transaction import Task, Transaction
@@ -280,8 +279,3 @@ def request_cancel(tx: Transaction, info: ActivityInfo, completed_event_id: int)
     info.cancel_requested_event_id = event.event_id
     if not info.started:
         canceled(tx, info, None, "")
-
-
-def validate_payload_size(payloads: Payloads | None, limit: int) -> None:
-    if payloads is not None and payloads.ByteSize() > limit:
-        raise InvalidArgument("Blob data size exceeds limit.")

@@ -27,6 +27,10 @@ T = TypeVar("T")
 WorkflowKey = tuple[str, str]  # namespace id, workflow id
 
 
+class Unchanged(Exception):
+    """Raised by a transition that found nothing to do before changing anything."""
+
+
 class HistoryEngine:
     def __init__(self, store: Store, matching: Matching, clock: Clock) -> None:
         self.store = store
@@ -134,6 +138,8 @@ class HistoryEngine:
             try:
                 result = transition(tx)
                 await self.commit(tx)
+            except Unchanged:
+                raise  # nothing was touched: the cached state stays valid
             except BaseException:
                 # The in-memory state may be half-changed: reload it from the DB.
                 self._states.pop(ms.run_id, None)

@@ -31,7 +31,6 @@ from temporalio.api.workflowservice.v1 import (
 from temporallite.clock import duration_seconds
 from temporallite.errors import (
     WORKFLOW_COMPLETED,
-    FailedPrecondition,
     InvalidArgument,
     NotFound,
     WorkflowAlreadyStarted,
@@ -285,7 +284,7 @@ class Executions:
             == HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
         )
         if request.next_page_token:
-            run_id, next_id = _decode_history_token(request.next_page_token)
+            run_id, next_id = decodehistory_token(request.next_page_token)
         else:
             ms = await self.engine.load(ns.id, execution.workflow_id, execution.run_id)
             run_id, next_id = ms.run_id, 1
@@ -295,7 +294,7 @@ class Executions:
         if close_only:
             if ms.is_open:
                 return GetWorkflowExecutionHistoryResponse(
-                    history=History(), next_page_token=_history_token(ms.run_id, next_id)
+                    history=History(), next_page_token=history_token(ms.run_id, next_id)
                 )
             events = await self.engine.read_history(
                 ms.run_id, ms.completion_event_id, ms.completion_event_id + 1
@@ -307,7 +306,7 @@ class Executions:
         events = await self.engine.read_history(ms.run_id, next_id, end)
         token = b""
         if end < ms.next_event_id or (ms.is_open and request.wait_new_event):
-            token = _history_token(ms.run_id, end)
+            token = history_token(ms.run_id, end)
         if end == ms.next_event_id and ms.workflow_task is not None:
             # As the real server: a transient task's events close the history,
             # so a worker paging through its task's history sees them.
@@ -323,14 +322,14 @@ class Executions:
         page_size = request.maximum_page_size or HISTORY_PAGE_SIZE
         execution = request.execution
         if request.next_page_token:
-            run_id, last = _decode_history_token(request.next_page_token)
+            run_id, last = decodehistory_token(request.next_page_token)
         else:
             ms = await self.engine.load(ns.id, execution.workflow_id, execution.run_id)
             run_id, last = ms.run_id, ms.next_event_id - 1
         first = max(1, last - page_size + 1)
         events = await self.engine.read_history(run_id, first, last + 1)
         events.reverse()
-        token = _history_token(run_id, first - 1) if first > 1 else b""
+        token = history_token(run_id, first - 1) if first > 1 else b""
         return GetWorkflowExecutionHistoryReverseResponse(
             history=History(events=events), next_page_token=token
         )
@@ -388,16 +387,14 @@ def _require_open(ms: MutableState) -> None:
         raise NotFound(WORKFLOW_COMPLETED)
 
 
-def _history_token(run_id: str, next_event_id: int) -> bytes:
+def history_token(run_id: str, next_event_id: int) -> bytes:
     return json.dumps({"run_id": run_id, "next_event_id": next_event_id}).encode()
 
 
-def _decode_history_token(token: bytes) -> tuple[str, int]:
+def decodehistory_token(token: bytes) -> tuple[str, int]:
     try:
         fields = json.loads(token)
         return str(fields["run_id"]), int(fields["next_event_id"])
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidArgument("Invalid NextPageToken.") from exc
 
-
-__all__ = ["Executions", "EventType", "FailedPrecondition"]

@@ -11,7 +11,6 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes as StartedAttrs
 
 from temporallite.history import workflow_task
-from temporallite.history.mutable_state import MutableState
 from temporallite.history.transaction import Transaction
 
 ET = EventType
@@ -118,7 +117,3 @@ def terminate(tx: Transaction, reason: str, details: object, identity: str) -> N
         details=details,
         identity=identity,
     )
-
-
-def execution_ref(ms: MutableState) -> WorkflowExecution:
-    return WorkflowExecution(workflow_id=ms.workflow_id, run_id=ms.run_id)

@@ -17,7 +17,6 @@ from typing import Any
 
 from temporalio.api.common.v1 import Memo, Payload, SearchAttributes
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
-from temporalio.api.history.v1 import HistoryEvent
 
 RUNNING = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
 
@@ -228,9 +227,6 @@ def _merge(target: Any, fields: Mapping[str, Payload]) -> None:
         else:
             target[key].CopyFrom(payload)
 
-
-def event_bytes(event: HistoryEvent) -> bytes:
-    return event.SerializeToString()
 
 
 def _encode(value: Any) -> Any:

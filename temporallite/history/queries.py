@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from temporalio.api.enums.v1 import (
     QueryRejectCondition,
     QueryResultType,
-    TaskQueueKind,
     WorkflowExecutionStatus,
 )
 from temporalio.api.failure.v1 import Failure
@@ -150,5 +149,3 @@ def _rejection(ms: MutableState, condition: int) -> QueryRejected | None:
         return QueryRejected(status=ms.status)  # type: ignore[arg-type]
     return None
 
-
-__all__ = ["Queries", "TaskQueueKind"]

@@ -19,7 +19,6 @@ from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporallite.errors import InvalidArgument
 from temporallite.history import lifecycle, rebuild, workflow_task
 from temporallite.history.engine import HistoryEngine, pending_tasks
-from temporallite.history.mutable_state import MutableState
 from temporallite.history.transaction import Transaction
 from temporallite.namespaces import Namespace
 
@@ -113,5 +112,3 @@ def _reapplied(request: ResetWorkflowExecutionRequest, tail: list[HistoryEvent])
         return []
     return [e for e in tail if e.event_type == ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED]
 
-
-__all__ = ["reset", "MutableState"]

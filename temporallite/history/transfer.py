@@ -13,7 +13,6 @@ from typing import Any
 
 from temporalio.api.common.v1 import WorkflowExecution, WorkflowType
 from temporalio.api.enums.v1 import (
-    ContinueAsNewInitiator,
     EventType,
     ParentClosePolicy,
     SignalExternalWorkflowExecutionFailedCause,
@@ -368,5 +367,3 @@ def _present(message: Any, name: str) -> bool:
     except ValueError:
         return bool(getattr(message, name))
 
-
-__all__ = ["TransferExecutor", "ContinueAsNewInitiator"]

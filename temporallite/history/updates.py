@@ -13,7 +13,6 @@ from google.protobuf.any_pb2 import Any as AnyProto
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType, UpdateWorkflowExecutionLifecycleStage
 from temporalio.api.failure.v1 import ApplicationFailureInfo, Failure
-from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.protocol.v1 import Message
 from temporalio.api.update.v1 import Acceptance, Outcome, Rejection, Request, Response, UpdateRef
 from temporalio.api.workflowservice.v1 import UpdateWorkflowExecutionResponse
@@ -83,7 +82,7 @@ class Updates:
         return state
 
     async def wait(
-        self, ns_id: str, ms: MutableState, state: UpdateState, stage: int, timeout: float
+        self, ms: MutableState, state: UpdateState, stage: int, timeout: float
     ) -> UpdateWorkflowExecutionResponse:
         deadline = asyncio.get_running_loop().time() + timeout
         while state.stage < stage:
@@ -232,7 +231,3 @@ def _closed_before_completion() -> Outcome:
             application_failure_info=ApplicationFailureInfo(type="AcceptedUpdateCompletedWorkflow"),
         )
     )
-
-
-def completed_outcome(event: HistoryEvent) -> Outcome:
-    return event.workflow_execution_update_completed_event_attributes.outcome

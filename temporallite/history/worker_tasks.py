@@ -23,8 +23,8 @@ from temporallite.clock import to_duration, to_timestamp
 from temporallite.errors import WORKFLOW_COMPLETED, InvalidArgument, NotFound
 from temporallite.history import activity, commands, continuation, lifecycle, workflow_task
 from temporallite.history.activity import CommandError
-from temporallite.history.engine import HistoryEngine
-from temporallite.history.executions import HISTORY_PAGE_SIZE
+from temporallite.history.engine import HistoryEngine, Unchanged
+from temporallite.history.executions import HISTORY_PAGE_SIZE, history_token
 from temporallite.history.mutable_state import ActivityInfo, MutableState
 from temporallite.history.queries import Queries
 from temporallite.history.task_token import TaskToken
@@ -146,9 +146,7 @@ class WorkerTasks:
         events = await self.engine.read_history(ms.run_id, first, end)
         next_page_token = b""
         if end < history_end:
-            from temporallite.history.executions import _history_token
-
-            next_page_token = _history_token(ms.run_id, end)
+            next_page_token = history_token(ms.run_id, end)
         else:
             events.extend(transient)
         token = TaskToken(ms.namespace_id, ms.workflow_id, ms.run_id, wft.scheduled_event_id,
@@ -453,7 +451,7 @@ class WorkerTasks:
 
 
 
-class _Stale(Exception):
+class _Stale(Unchanged):
     """The task a poller took is no longer current."""
 
 
