@@ -5,6 +5,7 @@
 
 install:
 	pip install -e '.[test]'
+	python -m compileall -q temporallite
 
 test:
 	python -m pytest -n 2 -q

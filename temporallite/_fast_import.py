@@ -5,6 +5,10 @@ client side (temporalio.service and the bridge protos, ~40-60 ms) that a
 server never uses. In the CLI process, before anything imports temporalio,
 register a bare package module for it so only the API protobufs load.
 Never used in-process (embedding, tests): there the SDK is already imported.
+
+The API packages also import grpcio's generated stubs when grpcio happens to
+be installed (~12 ms); the server never uses them, so in the CLI process the
+`grpc` import is made to fail as if grpcio were absent.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import types
 def skip_sdk_package_init() -> None:
     if "temporalio" in sys.modules:
         return
+    sys.modules.setdefault("grpc", None)  # type: ignore[arg-type]  # import grpc -> ImportError
     spec = importlib.util.find_spec("temporalio")
     if spec is None or not spec.submodule_search_locations:
         return

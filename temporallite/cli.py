@@ -73,6 +73,10 @@ def configure_logging(level: str, fmt: str) -> None:
     if fmt == "json":
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())
+    elif not sys.stderr.isatty():
+        # Test fixtures and CI read a pipe: plain lines, and no rich import on the start-up path.
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-8s %(message)s", "%H:%M:%S"))
     else:
         from rich.console import Console
         from rich.logging import RichHandler
@@ -96,19 +100,27 @@ def configure_logging(level: str, fmt: str) -> None:
 
 
 def print_banner(config: ServerConfig, namespaces: Sequence[str]) -> None:
+    rows = {
+        "gRPC": config.target,
+        "database": config.db_filename or MEMORY_DB,
+        "namespaces": ", ".join(namespaces),
+    }
+    if not sys.stdout.isatty():
+        # Plain text for pipes (test fixtures, CI): rich costs ~12 ms of start-up.
+        lines = [f"temporallite {__version__} is ready (Ctrl-C to stop)"]
+        lines += [f"  {label:<12}{value}" for label, value in rows.items()]
+        print("\n".join(lines), flush=True)
+        return
     from rich.console import Console
     from rich.markup import escape
 
     # soft_wrap: never truncate or pad a long path to the terminal width.
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"[bold green]temporallite {__version__}[/] is ready (Ctrl-C to stop)")
-    rows = {
-        "gRPC": f"[cyan]{config.target}[/]",
-        "database": escape(config.db_filename or MEMORY_DB),
-        "namespaces": escape(", ".join(namespaces)),
-    }
+    rows["gRPC"] = f"[cyan]{config.target}[/]"
     for label, value in rows.items():
-        console.print(f"  [bold]{label:<12}[/]{value}")
+        markup = value if label == "gRPC" else escape(value)
+        console.print(f"  [bold]{label:<12}[/]{markup}")
 
 
 # -- serving -------------------------------------------------------------------

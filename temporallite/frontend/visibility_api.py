@@ -15,7 +15,7 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv
 from temporallite.errors import InvalidArgument
 from temporallite.visibility import search_attributes as sa
 from temporallite.visibility import store as visibility
-from temporallite.visibility.query import NAMESPACE_DIVISION, Filter, QueryError, convert
+from temporallite.visibility.filter import NAMESPACE_DIVISION, Filter
 
 if TYPE_CHECKING:
     from temporallite.history.engine import HistoryEngine
@@ -31,6 +31,9 @@ class VisibilityApi:
     # ---- queries ------------------------------------------------------------
 
     def _filter(self, ns: Namespace, query: str) -> Filter:
+        # The query language loads on first use: start-up does not pay for it.
+        from temporallite.visibility.query import QueryError, convert
+
         try:
             return convert(query, sa.for_namespace(ns.id))
         except QueryError as exc:

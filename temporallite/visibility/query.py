@@ -8,10 +8,10 @@ table. Values never reach SQL as text: every literal is a `?` parameter.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from temporallite.visibility import search_attributes as sa
+from temporallite.visibility.filter import NAMESPACE_DIVISION, Filter
 from temporallite.visibility.parser import (
     BoolVal,
     ColName,
@@ -54,18 +54,6 @@ KEYWORD_LIST_OPERATORS = {"=", "!=", "in", "not in"}
 TEXT_OPERATORS = {"=", "!="}
 RANGE_TYPES = {DATETIME, DOUBLE, INT, KEYWORD}
 LIKE_ESCAPE = "!"
-NAMESPACE_DIVISION = "TemporalNamespaceDivision"
-
-
-@dataclass
-class Filter:
-    """A converted query: a WHERE fragment with its parameters (to AND with
-    the namespace condition) and the GROUP BY attribute, if any."""
-
-    where: str
-    params: list[Any]
-    group_by: Attribute | None = None
-    order_by: bool = False
 
 
 def _type_name(node: Node) -> str:

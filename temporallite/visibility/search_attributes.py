@@ -25,7 +25,6 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from temporalio.api.common.v1 import Payload, SearchAttributes
@@ -370,6 +369,8 @@ def go_json_float(value: float) -> str:
     """A float64 as Go's encoding/json writes it: the shortest digits, in
     plain notation between 1e-6 and 1e21, else with an exponent."""
     if value == 0 or 1e-6 <= abs(value) < 1e21:
+        from decimal import Decimal  # rarely needed; not worth its import at start-up
+
         text = format(Decimal(repr(value)), "f")
         return text[:-2] if text.endswith(".0") else text
     text = repr(value)

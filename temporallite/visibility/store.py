@@ -15,7 +15,7 @@ from typing import Any
 
 from temporallite.persistence.store import Store
 from temporallite.visibility import search_attributes as sa
-from temporallite.visibility.query import Filter
+from temporallite.visibility.filter import Filter
 from temporallite.visibility.rows import RUNNING_CLOSE_ORDER
 
 # The real server's maximum (and default) page size (frontend.visibilityMaxPageSize).
