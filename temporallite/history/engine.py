@@ -14,6 +14,7 @@ from temporalio.api.history.v1 import History, HistoryEvent
 from temporallite.clock import Clock
 from temporallite.errors import NotFound, workflow_not_found
 from temporallite.history import activity, workflow_task
+from temporallite.history.history_cache import HistoryCache
 from temporallite.history.mutable_state import MutableState
 from temporallite.history.timers import TimerKey, TimerQueue
 from temporallite.history.transaction import Task, Transaction
@@ -38,6 +39,7 @@ class HistoryEngine:
         self.clock = clock
         self.timers = TimerQueue(clock, self._on_timer)
         self._states: dict[str, MutableState] = {}  # run id → open run's state
+        self.history_cache = HistoryCache()
         self._run_timers: dict[str, set[TimerKey]] = {}  # run id → its armed timers
         self._locks: dict[WorkflowKey, asyncio.Lock] = {}
         self._watchers: dict[str, list[asyncio.Future[None]]] = {}
@@ -154,8 +156,7 @@ class HistoryEngine:
         SQLite transaction, then dispatch what it produced."""
         batch = batch or WriteBatch()
         runs = [tx] if tx.new_run is None else [tx, tx.new_run]
-        for run in runs:
-            self._persist(run, batch)
+        history_sizes = [self._persist(run, batch) for run in runs]
         if tx.new_run is not None:
             new = tx.new_run.ms
             batch.add(
@@ -167,10 +168,12 @@ class HistoryEngine:
             )
         await self.store.commit(batch)
         # Committed: now tell the world.
-        for run in runs:
+        for run, size in zip(runs, history_sizes, strict=True):
+            self.history_cache.append(run.ms.run_id, run.events, size)
             self._publish(run)
 
-    def _persist(self, tx: Transaction, batch: WriteBatch) -> None:
+    def _persist(self, tx: Transaction, batch: WriteBatch) -> int:
+        """Add the transaction's writes to the batch; the size of its history blob."""
         ms = tx.ms
         if tx.needs_workflow_task:
             workflow_task.schedule(tx)
@@ -180,9 +183,11 @@ class HistoryEngine:
                 tx.transfers.append(("parent_closed", list(ms.children.values())))
             if ms.parent is not None and tx.new_run is None:
                 tx.transfers.append(("child_closed", tx.events[-1]))
+        size = 0
         if tx.events:
             blob = History(events=tx.events).SerializeToString()
-            ms.history_size_bytes += len(blob)
+            size = len(blob)
+            ms.history_size_bytes += size
             batch.add(
                 "INSERT INTO history (run_id, first_event_id, last_event_id, events)"
                 " VALUES (?, ?, ?, ?)",
@@ -206,6 +211,7 @@ class HistoryEngine:
         )
         if tx.visibility_changed or not ms.is_open:
             batch.add(*visibility_row(ms))
+        return size
 
     def _publish(self, tx: Transaction) -> None:
         ms = tx.ms
@@ -241,7 +247,11 @@ class HistoryEngine:
     async def read_history(
         self, run_id: str, first_event_id: int, next_event_id: int
     ) -> list[HistoryEvent]:
-        """Events with first_event_id <= id < next_event_id."""
+        """Events with first_event_id <= id < next_event_id. Shared with the
+        history cache: callers copy before they change an event."""
+        cached = self.history_cache.read(run_id, first_event_id, next_event_id)
+        if cached is not None:
+            return cached
         # Seek to the batch holding first_event_id (an index lookup), so reading
         # the tail of a long history does not scan its beginning.
         rows = await self.store.fetch_all(
