@@ -229,16 +229,30 @@ def _merge(target: Any, fields: Mapping[str, Payload]) -> None:
 
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}  # None: not a dataclass
+
+
 def _encode(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, bytes):
+    # Runs on every commit: dispatch on the exact type, field names cached per class.
+    cls = type(value)
+    if cls in _PLAIN:
+        return value
+    if cls is bytes:
         return base64.b64encode(value).decode("ascii")
-    if isinstance(value, dict):
+    if cls is dict:
         return {str(k): _encode(v) for k, v in value.items()}
-    if isinstance(value, list):
+    if cls is list:
         return [_encode(v) for v in value]
-    return value
+    try:
+        names = _FIELD_NAMES[cls]
+    except KeyError:
+        names = _FIELD_NAMES[cls] = (
+            tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
+        )
+    if names is None:
+        return value
+    return {name: _encode(getattr(value, name)) for name in names}
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
