@@ -1,24 +1,28 @@
 """SQLite store with group commit.
 
 Writers hand a `WriteBatch` to `commit()`; a single writer task drains every
-batch that is waiting and applies them in one transaction on aiosqlite's
-thread, then resolves all their futures. An RPC answers only after its batch
-is durable.
+batch that is waiting and applies them in one transaction, then resolves all
+their futures. An RPC answers only after its batch is durable.
+
+A database file is used from aiosqlite's thread, so disk waits never stall
+the event loop. An in-memory database never waits on a disk: its statements
+run on the loop itself, which saves a thread round trip per read and commit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from temporallite.persistence.schema import SCHEMA, SCHEMA_VERSION
 
 Statement = tuple[str, tuple[Any, ...]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -30,7 +34,7 @@ class WriteBatch:
 
 
 class Store:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection | sqlite3.Connection) -> None:
         self._db = db
         self._pending: list[tuple[WriteBatch, asyncio.Future[None]]] = []
         self._wakeup = asyncio.Event()
@@ -39,16 +43,19 @@ class Store:
 
     @classmethod
     async def open(cls, filename: str | None) -> Store:
+        db: aiosqlite.Connection | sqlite3.Connection
         if filename:
             # Fail here, synchronously: a failed aiosqlite connect leaves its
             # thread finishing after the event loop is gone.
             sqlite3.connect(filename).close()
-        db = await aiosqlite.connect(filename or ":memory:", isolation_level=None)
+            db = await aiosqlite.connect(filename, isolation_level=None)
+        else:
+            db = sqlite3.connect(":memory:", isolation_level=None)
         store = cls(db)
         try:
-            await db._execute(_prepare, db._conn, filename is not None)
+            await store._call(_prepare, filename is not None)
         except BaseException:
-            await db.close()
+            await store._close_db()
             raise
         store._writer = asyncio.create_task(store._write_loop(), name="sqlite-writer")
         return store
@@ -58,7 +65,20 @@ class Store:
         self._wakeup.set()
         if self._writer is not None:
             await self._writer
-        await self._db.close()
+        await self._close_db()
+
+    async def _close_db(self) -> None:
+        if isinstance(self._db, sqlite3.Connection):
+            self._db.close()
+        else:
+            await self._db.close()
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(connection, *args)`: inline for memory, on the thread for a file."""
+        if isinstance(self._db, sqlite3.Connection):
+            return fn(self._db, *args)
+        result: T = await self._db._execute(fn, self._db._conn, *args)
+        return result
 
     async def commit(self, batch: WriteBatch) -> None:
         if not batch.statements:
@@ -80,7 +100,7 @@ class Store:
                 continue
             group, self._pending = self._pending, []
             try:
-                await self._db._execute(_apply, self._db._conn, [b for b, _ in group])
+                await self._call(_apply, [b for b, _ in group])
             except Exception as exc:  # the whole group failed: tell every writer
                 for _, future in group:
                     if not future.done():
@@ -92,15 +112,13 @@ class Store:
             if self._closing and not self._pending:
                 return
 
-    # Reads run as one call on aiosqlite's thread (its cursor API would take
-    # three round trips: execute, fetch, close).
+    # A read is one call (on a file, aiosqlite's cursor API would take three
+    # round trips to its thread: execute, fetch, close).
     async def fetch_all(self, sql: str, *params: Any) -> list[sqlite3.Row]:
-        rows: list[sqlite3.Row] = await self._db._execute(_fetch_all, self._db._conn, sql, params)
-        return rows
+        return await self._call(_fetch_all, sql, params)
 
     async def fetch_one(self, sql: str, *params: Any) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = await self._db._execute(_fetch_one, self._db._conn, sql, params)
-        return row
+        return await self._call(_fetch_one, sql, params)
 
 
 def _fetch_all(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
