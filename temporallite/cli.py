@@ -395,7 +395,8 @@ def server() -> None:
 @click.option("--ui-disable-news-fetch", is_flag=True)
 def start_dev(
     port: int, ip: str, db_filename: str | None, namespaces: list[str],
-    search_attributes: dict[str, str], log_level: str, log_format: str, **_ignored: object,
+    search_attributes: dict[str, str], log_level: str, log_format: str,
+    dynamic_config_value: tuple[str, ...], **_ignored: object,
 ) -> None:
     """Start temporallite with the flags of `temporal server start-dev`."""
     from temporallite.config import ServerConfig
@@ -410,7 +411,25 @@ def start_dev(
         log_level=level,
         log_format="json" if log_format == "json" else "pretty",
     )
+    _apply_dynamic_config(config, dynamic_config_value)
     _run(config)
+
+
+def _apply_dynamic_config(config: ServerConfig, values: tuple[str, ...]) -> None:
+    """The dynamic config keys temporallite knows; others are accepted and ignored."""
+    for item in values:
+        key, sep, value = item.partition("=")
+        value = value.strip().strip('"').lower()
+        if not sep:
+            _fail(f"invalid --dynamic-config-value {item!r}: expected KEY=VALUE")
+        if key == "frontend.WorkflowTimeSkippingEnabled":
+            if value not in ("true", "false"):
+                _fail(f"invalid --dynamic-config-value {item!r}: expected true or false")
+            config.workflow_time_skipping = value == "true"
+        elif key == "frontend.WorkflowTimeSkippingMaxSkipPerSession":
+            if not value.isdigit():
+                _fail(f"invalid --dynamic-config-value {item!r}: expected a number")
+            config.max_skips_per_session = int(value)
 
 
 @main.command("test-server", hidden=True)

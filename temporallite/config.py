@@ -21,6 +21,11 @@ class ServerConfig:
     # Test-server mode: virtual time that skips ahead when nothing is in
     # flight, driven by TestService (starts locked, as the Java test server).
     time_skipping: bool = False
+    # Per-workflow time skipping (`time_skipping_config`), on by default;
+    # dynamic config frontend.WorkflowTimeSkippingEnabled=false turns it off.
+    workflow_time_skipping: bool = True
+    # frontend.WorkflowTimeSkippingMaxSkipPerSession: the default skip budget.
+    max_skips_per_session: int = 200
 
     @property
     def target(self) -> str:

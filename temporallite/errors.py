@@ -22,6 +22,10 @@ class InvalidArgument(ServiceError):
     status = Status.INVALID_ARGUMENT
 
 
+class Unimplemented(ServiceError):
+    status = Status.UNIMPLEMENTED
+
+
 class DeadlineExceeded(ServiceError):
     status = Status.DEADLINE_EXCEEDED
 

@@ -48,7 +48,9 @@ class TemporalLiteServer:
             matching = self._matching = Matching()
             clock = VirtualClock() if self.config.time_skipping else Clock()
             engine = self._engine = HistoryEngine(store, matching, clock)
-            workflow_service = WorkflowService(namespaces, engine)
+            workflow_service = WorkflowService(
+                namespaces, engine, self.config.workflow_time_skipping, self.config.max_skips_per_session
+            )
             TransferExecutor(engine, workflow_service.executions, namespaces)
             services: list[Any] = [
                 DescriptorService(

@@ -39,8 +39,10 @@ from temporallite.errors import (
 )
 from temporallite.frontend import validation as check
 from temporallite.frontend.namespace_api import NamespaceApi
+from temporallite.frontend.time_skipping_api import TimeSkippingApi
 from temporallite.frontend.visibility_api import VisibilityApi
 from temporallite.history import activity, reset
+from temporallite.history import workflow_time_skipping as wts
 from temporallite.history.engine import HistoryEngine
 from temporallite.history.executions import Executions
 from temporallite.history.lifecycle import Signal
@@ -153,10 +155,16 @@ def multi_operation_failure(errors: list[ServiceError | None]) -> ServiceError:
     return failure
 
 
-class WorkflowService(NamespaceApi, VisibilityApi):
-    def __init__(self, namespaces: NamespaceRegistry, engine: HistoryEngine) -> None:
+class WorkflowService(NamespaceApi, VisibilityApi, TimeSkippingApi):
+    def __init__(
+        self, namespaces: NamespaceRegistry, engine: HistoryEngine,
+        time_skipping_enabled: bool = True,
+        max_session_skip_count: int = wts.DEFAULT_MAX_SESSION_SKIP_COUNT,
+    ) -> None:
         super().__init__(namespaces)
         self.engine = engine
+        self.time_skipping_enabled = time_skipping_enabled
+        self.max_session_skip_count = max_session_skip_count
         self.executions = Executions(engine)
         self.worker_tasks = WorkerTasks(engine)
         self.cluster_id = str(uuid.uuid4())
@@ -199,6 +207,7 @@ class WorkflowService(NamespaceApi, VisibilityApi):
     ) -> wsv.StartWorkflowExecutionResponse:
         ns = self.namespaces.get(request.namespace)
         check.start_request(request, ns.id)
+        self.accept_time_skipping(request)
         if not request.request_id:
             request.request_id = str(uuid.uuid4())
         run_id, started, status = await self.executions.start(ns, request)
@@ -228,6 +237,10 @@ class WorkflowService(NamespaceApi, VisibilityApi):
                   _update_operation_error(update, start, request.namespace)]
         if any(errors):
             raise multi_operation_failure(errors)
+        try:
+            self.accept_time_skipping(start)
+        except ServiceError as err:
+            raise multi_operation_failure([err, None]) from None
         if not start.request_id:
             start.request_id = str(uuid.uuid4())
         updates = self.worker_tasks.updates
@@ -284,6 +297,7 @@ class WorkflowService(NamespaceApi, VisibilityApi):
                 " is not supported for this operation."
             )
         check.start_request(start, ns.id)
+        self.accept_time_skipping(start)
         check.payloads_size(request.signal_input)
         if not start.request_id:
             start.request_id = str(uuid.uuid4())
@@ -408,6 +422,9 @@ class WorkflowService(NamespaceApi, VisibilityApi):
             if wft.started:
                 pending.started_time.CopyFrom(to_timestamp(wft.started_time))
             response.pending_workflow_task.CopyFrom(pending)
+        time_skipping = wts.describe(ms, self.engine.clock.now())
+        if time_skipping is not None:
+            response.workflow_extended_info.time_skipping_info.CopyFrom(time_skipping)
         return response
 
     # ---- updates ------------------------------------------------------------

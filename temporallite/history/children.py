@@ -11,6 +11,7 @@ from temporalio.api.enums.v1 import WorkflowTaskFailedCause as Cause
 from temporalio.api.taskqueue.v1 import TaskQueue
 
 from temporallite.clock import duration_seconds, to_duration
+from temporallite.history import workflow_time_skipping
 from temporallite.history.activity import CommandError
 from temporallite.history.mutable_state import ChildInfo, ExternalRequest
 from temporallite.history.run_start import DEFAULT_WORKFLOW_TASK_TIMEOUT
@@ -63,6 +64,7 @@ def start_child(tx: Transaction, command: Command, completed_event_id: int) -> N
         memo=attrs.memo if attrs.HasField("memo") else None,
         search_attributes=attrs.search_attributes if attrs.HasField("search_attributes") else None,
         priority=attrs.priority if attrs.HasField("priority") else None,
+        **workflow_time_skipping.propagate_to_child(tx.ms),
     )
     tx.ms.children[event.event_id] = ChildInfo(
         initiated_event_id=event.event_id,

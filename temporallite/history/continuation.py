@@ -14,7 +14,7 @@ from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes as
 from temporalio.api.taskqueue.v1 import TaskQueue
 
 from temporallite.clock import duration_seconds, to_duration
-from temporallite.history import lifecycle, retry, run_start
+from temporallite.history import lifecycle, retry, run_start, workflow_time_skipping
 from temporallite.history.transaction import Transaction
 
 ET = EventType
@@ -36,6 +36,7 @@ def _start_next(tx: Transaction, run_id: str, attrs: StartedAttrs) -> None:
     backoff = duration_seconds(attrs.first_workflow_task_backoff)
     if lifetime + backoff < MIN_INTERVAL_BETWEEN_RUNS:
         attrs.first_workflow_task_backoff.CopyFrom(to_duration(MIN_INTERVAL_BETWEEN_RUNS - lifetime))
+    workflow_time_skipping.propagate_to_next_run(ms, attrs)
     new_ms = run_start.new_mutable_state(
         ms.namespace_id, ms.namespace, run_id, attrs, str(uuid.uuid4()), tx.now
     )

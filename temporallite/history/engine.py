@@ -13,7 +13,7 @@ from temporalio.api.history.v1 import History, HistoryEvent
 
 from temporallite.clock import Clock
 from temporallite.errors import NotFound, workflow_not_found
-from temporallite.history import activity, workflow_task
+from temporallite.history import activity, workflow_task, workflow_time_skipping
 from temporallite.history.history_cache import HistoryCache
 from temporallite.history.mutable_state import MutableState
 from temporallite.history.timers import TimerKey, TimerQueue
@@ -62,7 +62,7 @@ class HistoryEngine:
         for (text,) in rows:
             ms = MutableState.from_json(text)
             self._states[ms.run_id] = ms
-            for task in pending_tasks(ms, now):
+            for task in pending_tasks(ms, now + ms.skipped_duration):
                 self.matching.add_task(task)
             self.arm_timers(ms)
             if ms.children or ms.external_requests:
@@ -149,7 +149,10 @@ class HistoryEngine:
             return result
 
     def transaction(self, ms: MutableState) -> Transaction:
-        return Transaction(ms, self.clock.now(), lookup_namespace_id=self.namespace_lookup)
+        # A run's own clock: virtual when per-workflow time skipping skipped.
+        return Transaction(
+            ms, self.clock.now() + ms.skipped_duration, lookup_namespace_id=self.namespace_lookup
+        )
 
     async def commit(self, tx: Transaction, batch: WriteBatch | None = None) -> None:
         """Persist the transaction (and the run it started, if any) in one
@@ -177,6 +180,7 @@ class HistoryEngine:
         ms = tx.ms
         if tx.needs_workflow_task:
             workflow_task.schedule(tx)
+        workflow_time_skipping.on_close_transaction(tx)
         if not ms.is_open and tx.events and tx.events[-1].event_id == ms.completion_event_id:
             # The run closed in this transition: its children and parent hear of it.
             if ms.children:
@@ -300,8 +304,9 @@ class HistoryEngine:
         keys = {key for key, _ in entries}
         for stale in self._run_timers.pop(ms.run_id, set()) - keys:
             self.timers.disarm(stale)
+        skipped = ms.skipped_duration  # deadlines are in the run's virtual time
         for key, fire_time in entries:
-            self.timers.arm(key, fire_time)
+            self.timers.arm(key, fire_time - skipped)
         if keys:
             self._run_timers[ms.run_id] = keys
 
@@ -321,6 +326,14 @@ class HistoryEngine:
             await self.update(key.namespace_id, key.workflow_id, key.run_id, transition)
         except NotFound:
             pass
+
+
+def awaiting_first_workflow_task(ms: MutableState) -> bool:
+    """A delayed start's first workflow task is not scheduled yet (time
+    skipping transitions may follow the started event)."""
+    if ms.time_skipping is not None:
+        return not workflow_time_skipping.had_workflow_task(ms)
+    return ms.next_event_id == 2
 
 
 def pending_tasks(ms: MutableState, now: float) -> list[Task]:
@@ -353,7 +366,7 @@ def timer_entries(ms: MutableState) -> list[tuple[TimerKey, float]]:
         entries.append((key("workflow_run_timeout"), ms.run_expiration_time))
     if ms.execution_expiration_time:
         entries.append((key("workflow_execution_timeout"), ms.execution_expiration_time))
-    if ms.first_workflow_task_time and ms.next_event_id == 2:
+    if ms.first_workflow_task_time and awaiting_first_workflow_task(ms):
         entries.append((key("workflow_backoff"), ms.first_workflow_task_time))
     wft = ms.workflow_task
     if wft is not None:
@@ -369,6 +382,9 @@ def timer_entries(ms: MutableState) -> list[tuple[TimerKey, float]]:
             )
     for timer in ms.timers.values():
         entries.append((key("user_timer", timer.timer_id), timer.fire_time))
+    ts = ms.time_skipping
+    if ts is not None and ts.fast_forward_target and not ts.fast_forward_reached:
+        entries.append((key("time_skipping_fast_forward"), ts.fast_forward_target))
     for info in ms.activities.values():
         if not info.started and info.attempt > 1:
             entries.append(

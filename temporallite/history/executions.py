@@ -28,14 +28,14 @@ from temporalio.api.workflowservice.v1 import (
     StartWorkflowExecutionRequest,
 )
 
-from temporallite.clock import duration_seconds
+from temporallite.clock import duration_seconds, to_timestamp
 from temporallite.errors import (
     WORKFLOW_COMPLETED,
     InvalidArgument,
     NotFound,
     WorkflowAlreadyStarted,
 )
-from temporallite.history import lifecycle, run_start, workflow_task
+from temporallite.history import lifecycle, run_start, workflow_task, workflow_time_skipping
 from temporallite.history.engine import HistoryEngine
 from temporallite.history.mutable_state import MutableState, ParentInfo
 from temporallite.history.payloads import json_payload
@@ -117,8 +117,13 @@ class Executions:
             now = engine.clock.now()
             ms = run_start.new_mutable_state(ns.id, ns.name, run_id, attrs, options.request_id, now)
             ms.parent = parent
-            tx = Transaction(ms, now)
+            if parent is not None:
+                workflow_time_skipping.shift_to_virtual_time(ms)
+            tx = Transaction(ms, now + ms.skipped_duration)
             lifecycle.start(tx, attrs, signal)
+            # The started event carries the wall-clock time of the start (a
+            # child's later events are in its inherited virtual time).
+            tx.events[0].event_time.CopyFrom(to_timestamp(now))
             if within is not None:
                 within(tx)
             if options.eager and ms.workflow_task is not None:
@@ -162,12 +167,12 @@ class Executions:
                 policy = Conflict.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
             if policy == Conflict.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
                 if signal is not None:
-                    tx = Transaction(current, self.engine.clock.now())
+                    tx = self.engine.transaction(current)
                     lifecycle.signal(tx, signal)
                     await self.engine.commit(tx)
                 return current.run_id, False, current.status
             if policy == Conflict.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
-                tx = Transaction(current, self.engine.clock.now())
+                tx = self.engine.transaction(current)
                 details = Payloads(payloads=[json_payload(f"terminated by new runID: {new_run_id}")])
                 lifecycle.terminate(
                     tx, "TerminateIfRunning WorkflowIdReusePolicy", details, "history-service"
@@ -253,7 +258,7 @@ class Executions:
         async with engine.lock(ns.id, execution.workflow_id):
             ms = await engine.load(ns.id, execution.workflow_id, execution.run_id)
             if ms.is_open:
-                tx = Transaction(ms, engine.clock.now())
+                tx = engine.transaction(ms)
                 lifecycle.terminate(tx, "Delete workflow execution", None, "")
                 await engine.commit(tx)
             engine.history_cache.drop(ms.run_id)

@@ -138,6 +138,18 @@ class ExternalRequest:
 
 
 @dataclass
+class TimeSkippingInfo:
+    """Per-workflow time skipping: this run's virtual clock is wall-clock
+    time plus `skipped`; every time in this state is in virtual time."""
+
+    config: bytes = b""  # serialized TimeSkippingConfig, defaults filled in
+    skipped: float = 0.0  # accumulated skipped duration, seconds
+    session_skip_count: int = 0
+    fast_forward_target: float = 0.0  # virtual time; 0: no fast-forward
+    fast_forward_reached: bool = False
+
+
+@dataclass
 class MutableState:
     namespace_id: str
     namespace: str
@@ -186,6 +198,7 @@ class MutableState:
     external_requests: dict[int, ExternalRequest] = field(default_factory=dict)
     # Accepted updates: update id → [accepted event id, completed event id (0: not yet)].
     updates: dict[str, list[int]] = field(default_factory=dict)
+    time_skipping: TimeSkippingInfo | None = None
     history_size_bytes: int = 0
     state_transition_count: int = 0
     completion_event_id: int = 0
@@ -194,6 +207,11 @@ class MutableState:
     @property
     def is_open(self) -> bool:
         return self.status == RUNNING
+
+    @property
+    def skipped_duration(self) -> float:
+        """Virtual-time offset of this run (0 unless time skipping ever skipped)."""
+        return self.time_skipping.skipped if self.time_skipping is not None else 0.0
 
     def upsert_search_attributes(self, fields: Mapping[str, Payload]) -> None:
         """Merge upserted values; an empty or null payload removes the key."""

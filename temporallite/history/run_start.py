@@ -12,7 +12,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest
 
 from temporallite.clock import duration_seconds, timestamp_seconds, to_duration
-from temporallite.history import cron, retry
+from temporallite.history import cron, retry, workflow_time_skipping
 from temporallite.history.mutable_state import MutableState
 
 DEFAULT_WORKFLOW_TASK_TIMEOUT = 10.0
@@ -47,7 +47,8 @@ def from_request(request: StartWorkflowExecutionRequest, now: float) -> StartedA
         cron_schedule=request.cron_schedule,
         workflow_id=request.workflow_id,
     )
-    for name in ("input", "retry_policy", "memo", "search_attributes", "header", "priority"):
+    for name in ("input", "retry_policy", "memo", "search_attributes", "header", "priority",
+                 "time_skipping_config"):
         if request.HasField(name):
             getattr(attrs, name).CopyFrom(getattr(request, name))
     attrs.completion_callbacks.extend(request.completion_callbacks)
@@ -96,7 +97,7 @@ def new_mutable_state(
         attrs.workflow_execution_expiration_time.FromNanoseconds(int(execution_expiration * 1e9))
     else:
         execution_expiration = 0.0
-    return MutableState(
+    ms = MutableState(
         namespace_id=namespace_id,
         namespace=namespace,
         workflow_id=attrs.workflow_id,
@@ -125,6 +126,8 @@ def new_mutable_state(
         root_workflow_id=attrs.root_workflow_execution.workflow_id or attrs.workflow_id,
         root_run_id=attrs.root_workflow_execution.run_id or run_id,
     )
+    workflow_time_skipping.init_run(ms, attrs)
+    return ms
 
 
 def next_run_attributes(

@@ -139,7 +139,8 @@ class TransferExecutor:
                 workflow_id=parent.root_workflow_id, run_id=parent.root_run_id
             ),
         )
-        for name in ("input", "retry_policy", "memo", "search_attributes", "header", "priority"):
+        for name in ("input", "retry_policy", "memo", "search_attributes", "header", "priority",
+                     "time_skipping_config", "time_skipping_state_propagation"):
             if init.HasField(name):  # type: ignore[arg-type]
                 getattr(attrs, name).CopyFrom(getattr(init, name))
         run_start.normalize_timeouts(attrs)

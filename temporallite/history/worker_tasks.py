@@ -21,9 +21,16 @@ from temporalio.api.workflowservice.v1 import (
 
 from temporallite.clock import to_duration, to_timestamp
 from temporallite.errors import WORKFLOW_COMPLETED, InvalidArgument, NotFound
-from temporallite.history import activity, commands, continuation, lifecycle, workflow_task
+from temporallite.history import (
+    activity,
+    commands,
+    continuation,
+    lifecycle,
+    workflow_task,
+    workflow_time_skipping,
+)
 from temporallite.history.activity import CommandError
-from temporallite.history.engine import HistoryEngine, Unchanged
+from temporallite.history.engine import HistoryEngine, Unchanged, awaiting_first_workflow_task
 from temporallite.history.executions import HISTORY_PAGE_SIZE, history_token
 from temporallite.history.mutable_state import ActivityInfo, MutableState
 from temporallite.history.queries import Queries
@@ -60,6 +67,7 @@ class WorkerTasks:
                 "workflow_task_schedule_to_start": _on_workflow_task_schedule_to_start,
                 "user_timer": _on_user_timer,
                 "activity_retry": _on_activity_retry,
+                "time_skipping_fast_forward": _on_fast_forward,
             }
         )
         for timeout_type in activity.TIMEOUT_NAMES:
@@ -473,8 +481,12 @@ def _on_workflow_timeout(tx: Transaction, key: TimerKey) -> None:
         continuation.time_out(tx)
 
 
+def _on_fast_forward(tx: Transaction, key: TimerKey) -> None:
+    workflow_time_skipping.on_fast_forward_timer(tx)
+
+
 def _on_workflow_backoff(tx: Transaction, key: TimerKey) -> None:
-    if tx.ms.workflow_task is None and tx.ms.next_event_id == 2:
+    if tx.ms.workflow_task is None and awaiting_first_workflow_task(tx.ms):
         workflow_task.schedule(tx)
 
 

@@ -33,7 +33,9 @@ SCENARIO_TIMEOUT_S = 25
 
 @pytest_asyncio.fixture(scope="session")
 async def reference_target() -> AsyncIterator[str]:
-    async with dev_server() as target:
+    # Per-workflow time skipping is behind a flag on the real server (on by
+    # default in temporallite); it changes nothing for other scenarios.
+    async with dev_server(dynamic_config={"frontend.WorkflowTimeSkippingEnabled": "true"}) as target:
         yield target
 
 

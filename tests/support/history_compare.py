@@ -58,6 +58,8 @@ _KEEP: dict[str, tuple[str, ...]] = {
         "workflow_run_timeout",
         "workflow_task_timeout",
         "initiator",
+        "time_skipping_config",
+        "time_skipping_state_propagation",
         "continued_failure",
         "last_completion_result",
         "retry_policy",
@@ -339,7 +341,21 @@ def _sdk_metadata(msg: Message, ctx: _Context) -> Any:
     return tuple(out)
 
 
+def _time_skipping_propagation(msg: Message, ctx: _Context) -> Any:
+    # A skipped duration is "target - time of the skip": whole seconds, less
+    # the moments between a timer's start and the skip on the real server.
+    out = []
+    for field, value in msg.ListFields():
+        message_type = field.message_type
+        if message_type is not None and message_type.full_name == "google.protobuf.Duration":
+            out.append((field.name, round(value.seconds + value.nanos / 1e9)))
+        elif message_type is None:
+            out.append((field.name, value))
+    return tuple(out)
+
+
 _SPECIAL = {
+    "temporal.api.common.v1.TimeSkippingStatePropagation": _time_skipping_propagation,
     "temporal.api.common.v1.Payload": _payload,
     "temporal.api.taskqueue.v1.TaskQueue": _task_queue,
     "google.protobuf.Duration": _duration,

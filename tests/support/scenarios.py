@@ -49,6 +49,8 @@ from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
+from tests.support import time_skipping_scenarios
+
 # ---------------------------------------------------------------------------
 # Coordination between a scenario and the activities / workflow code it runs.
 # Everything runs in the test process, so module-level state is shared; it is
@@ -1462,6 +1464,10 @@ SCENARIOS: dict[str, Scenario] = {
     "update_with_start_new_workflow": update_with_start_new_workflow,
     "eager_start": eager_start,
 }
+
+
+# Per-workflow time skipping (the reference runs with it enabled).
+SCENARIOS.update(time_skipping_scenarios.SCENARIOS)
 
 
 def names() -> Sequence[str]:
