@@ -72,6 +72,7 @@ class TemporalLiteServer:
 
                 skipper = TimeSkipper(engine, clock)
                 skipper.inflight += [engine.background_count, workflow_service.worker_tasks.queries.count]
+                await skipper.restore_clock()
                 services.append(
                     DescriptorService(
                         test_pb2.DESCRIPTOR.services_by_name["TestService"], TestService(skipper)

@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import logging
 from collections.abc import Callable
 
 from temporallite.clock import VirtualClock
 from temporallite.history.engine import HistoryEngine
 from temporallite.history.mutable_state import MutableState
 from temporallite.history.transaction import Transaction
+from temporallite.persistence.store import WriteBatch
+
+log = logging.getLogger("temporallite.history")
+
+SAVE_CLOCK = "INSERT OR REPLACE INTO server_clock (id, skipped) VALUES (0, ?)"
 
 
 def busy(ms: MutableState, now: float) -> bool:
@@ -34,10 +40,31 @@ class TimeSkipper:
         self._sleepers: list[float] = []
         self._changed = asyncio.Event()
         self._scheduled = False
+        self._saving: set[asyncio.Task[None]] = set()
         # Other in-flight work (queries, transfers), counted by their owners.
         self.inflight: list[Callable[[], int]] = []
         engine.after_commit.append(self._on_commit)
         engine.on_idle.append(self.nudge)
+
+    async def restore_clock(self) -> None:
+        """Resume a database file's virtual time where it was left."""
+        row = await self.engine.store.fetch_one("SELECT skipped FROM server_clock WHERE id = 0")
+        if row is not None:
+            self.clock.offset = max(self.clock.offset, row[0])
+
+    def _save_clock(self) -> None:
+        # Written in the background: events committed after the jump carry
+        # the new time anyway; this keeps jumps that wrote no event.
+        batch = WriteBatch()
+        batch.add(SAVE_CLOCK, self.clock.offset)
+        task = asyncio.create_task(self.engine.store.commit(batch))
+        self._saving.add(task)
+        task.add_done_callback(self._saved)
+
+    def _saved(self, task: asyncio.Task[None]) -> None:
+        self._saving.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("virtual clock not saved: %s", task.exception())
 
     def recover(self, states: list[MutableState]) -> None:
         now = self.clock.now()
@@ -96,5 +123,6 @@ class TimeSkipper:
         if not candidates:
             return
         self.clock.advance_to(min(candidates))
+        self._save_clock()
         self.engine.timers.poke()
         self._changed.set()

@@ -10,7 +10,19 @@ from temporallite.visibility.search_attributes import (
     TEXT_COLUMNS,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+# Test-server mode: how far the virtual clock is ahead of the wall clock, so a
+# database file keeps its time across restarts. (Added in version 3.)
+CLOCK_SCHEMA = """
+CREATE TABLE IF NOT EXISTS server_clock (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    skipped REAL NOT NULL
+);
+"""
+
+# Statements that bring a database of the key's version to the next one.
+MIGRATIONS = {2: CLOCK_SCHEMA}
 
 CORE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS namespaces (
@@ -166,4 +178,4 @@ END;
 """
 
 
-SCHEMA = CORE_SCHEMA + _visibility_schema()
+SCHEMA = CORE_SCHEMA + CLOCK_SCHEMA + _visibility_schema()

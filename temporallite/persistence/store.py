@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from temporallite.persistence.schema import SCHEMA, SCHEMA_VERSION
+from temporallite.persistence.schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
 Statement = tuple[str, tuple[Any, ...]]
 T = TypeVar("T")
@@ -137,11 +137,16 @@ def _prepare(conn: sqlite3.Connection, persistent: bool) -> None:
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version == SCHEMA_VERSION:
         return
-    if version not in (0, SCHEMA_VERSION):
+    if version == 0:
+        conn.executescript(SCHEMA)
+    elif version in MIGRATIONS:
+        while version < SCHEMA_VERSION:
+            conn.executescript(MIGRATIONS[version])
+            version += 1
+    else:
         raise RuntimeError(
             f"database schema version {version} is not supported (expected {SCHEMA_VERSION})"
         )
-    conn.executescript(SCHEMA)
     conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 

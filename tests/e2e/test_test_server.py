@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from google.protobuf.empty_pb2 import Empty
 from temporalio import activity, workflow
 from temporalio.client import WorkflowFailureError
 from temporalio.common import RetryPolicy
@@ -215,6 +216,23 @@ async def test_embedding_api_with_time_skipping(task_queue: str) -> None:
 
             await client.test_service.unlock_time_skipping(UnlockTimeSkippingRequest())
             assert await asyncio.wait_for(handle.result(), 10) == "slept 365 days"
+
+
+async def test_virtual_time_survives_a_restart_on_a_database_file(tmp_path: Path) -> None:
+    from temporalio.api.testservice.v1 import SleepRequest, UnlockTimeSkippingRequest
+
+    db = str(tmp_path / "skipped.db")
+    async with temporallite.testing.start(time_skipping=True, db_filename=db) as server:
+        client = await server.client()
+        await client.test_service.unlock_time_skipping(UnlockTimeSkippingRequest())
+        sleep = SleepRequest()
+        sleep.duration.FromTimedelta(timedelta(days=10))
+        await client.test_service.sleep(sleep)
+        skipped = (await client.test_service.get_current_time(Empty())).time.ToSeconds()
+    async with temporallite.testing.start(time_skipping=True, db_filename=db) as server:
+        client = await server.client()
+        now = (await client.test_service.get_current_time(Empty())).time.ToSeconds()
+    assert now >= skipped > time.time() + 9 * DAY
 
 
 def test_pytest_plugin(tmp_path: Path) -> None:
