@@ -426,6 +426,10 @@ def _apply_dynamic_config(config: ServerConfig, values: tuple[str, ...]) -> None
             if value not in ("true", "false"):
                 _fail(f"invalid --dynamic-config-value {item!r}: expected true or false")
             config.workflow_time_skipping = value == "true"
+        elif key == "system.enableActivityEagerExecution":
+            if value not in ("true", "false"):
+                _fail(f"invalid --dynamic-config-value {item!r}: expected true or false")
+            config.activity_eager_execution = value == "true"
         elif key == "frontend.WorkflowTimeSkippingMaxSkipPerSession":
             if not value.isdigit():
                 _fail(f"invalid --dynamic-config-value {item!r}: expected a number")

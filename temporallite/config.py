@@ -26,6 +26,9 @@ class ServerConfig:
     workflow_time_skipping: bool = True
     # frontend.WorkflowTimeSkippingMaxSkipPerSession: the default skip budget.
     max_skips_per_session: int = 200
+    # system.enableActivityEagerExecution: activities a worker asks to run
+    # eagerly start in its workflow task completion (on in the real dev server).
+    activity_eager_execution: bool = True
 
     @property
     def target(self) -> str:

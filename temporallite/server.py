@@ -49,7 +49,8 @@ class TemporalLiteServer:
             clock = VirtualClock() if self.config.time_skipping else Clock()
             engine = self._engine = HistoryEngine(store, matching, clock)
             workflow_service = WorkflowService(
-                namespaces, engine, self.config.workflow_time_skipping, self.config.max_skips_per_session
+                namespaces, engine, self.config.workflow_time_skipping, self.config.max_skips_per_session,
+                self.config.activity_eager_execution,
             )
             TransferExecutor(engine, workflow_service.executions, namespaces)
             services: list[Any] = [

@@ -160,13 +160,14 @@ class WorkflowService(NamespaceApi, VisibilityApi, TimeSkippingApi):
         self, namespaces: NamespaceRegistry, engine: HistoryEngine,
         time_skipping_enabled: bool = True,
         max_session_skip_count: int = wts.DEFAULT_MAX_SESSION_SKIP_COUNT,
+        activity_eager_execution: bool = True,
     ) -> None:
         super().__init__(namespaces)
         self.engine = engine
         self.time_skipping_enabled = time_skipping_enabled
         self.max_session_skip_count = max_session_skip_count
         self.executions = Executions(engine)
-        self.worker_tasks = WorkerTasks(engine)
+        self.worker_tasks = WorkerTasks(engine, activity_eager_execution)
         self.cluster_id = str(uuid.uuid4())
 
     # ---- cluster ----------------------------------------------------------

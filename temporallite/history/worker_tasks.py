@@ -51,8 +51,10 @@ ACTIVITY_NOT_FOUND = "Activity task not found."
 
 
 class WorkerTasks:
-    def __init__(self, engine: HistoryEngine) -> None:
+    def __init__(self, engine: HistoryEngine, eager_activities: bool = True) -> None:
         self.engine = engine
+        # system.enableActivityEagerExecution (on in the real dev server).
+        self.eager_activities = eager_activities
         self.queries = Queries(engine)
         self.updates = Updates(engine)
         engine.after_commit.append(self.updates.after_commit)
@@ -209,6 +211,7 @@ class WorkerTasks:
         """Apply the completion. The response carries the next workflow task,
         already started, when the worker asked for it and one was created."""
         dropped: list[int] = []
+        eager: list[ActivityInfo] = []
 
         def transition(tx: Transaction) -> bool:
             self._current_workflow_task(tx, token)
@@ -261,6 +264,8 @@ class WorkerTasks:
             for leftover in messages.values():  # not sequenced by a command: last
                 if leftover is not None:
                     self.updates.apply_message(tx, leftover, completed_id)
+            if self.eager_activities:
+                eager[:] = _start_eager_activities(tx, request)
             if ms.is_open and (
                 ms.buffered_events or request.force_create_new_workflow_task
                 or tx.needs_workflow_task or self._updates_waiting(tx)
@@ -284,18 +289,23 @@ class WorkerTasks:
         for query_id, result in request.query_results.items():
             self.queries.answer(query_id, result)
         self.queries.rebuffer(token.run_id, [q for q in attached if q not in request.query_results])
+        activity_tasks = []
+        if eager:
+            ms = await self.engine.load(ns.id, token.workflow_id, token.run_id)
+            activity_tasks = [_activity_task_response(ns, ms, info) for info in eager]
         if returned:
             ms = await self.engine.load(ns.id, token.workflow_id, token.run_id)
             kind = (TaskQueueKind.TASK_QUEUE_KIND_STICKY if ms.sticky_task_queue
                     else TaskQueueKind.TASK_QUEUE_KIND_NORMAL)
             queue = TaskQueue(name=ms.sticky_task_queue or ms.task_queue, kind=kind)
             return RespondWorkflowTaskCompletedResponse(
-                workflow_task=await self._workflow_task_response(ms, queue)
+                workflow_task=await self._workflow_task_response(ms, queue),
+                activity_tasks=activity_tasks,
             )
         await self._send_waiting_queries(ns, token)
         # After a dropped speculative task the worker rewinds its history.
         return RespondWorkflowTaskCompletedResponse(
-            reset_history_event_id=dropped[0] if dropped else 0
+            reset_history_event_id=dropped[0] if dropped else 0, activity_tasks=activity_tasks
         )
 
     def _updates_waiting(self, tx: Transaction) -> bool:
@@ -387,32 +397,7 @@ class WorkerTasks:
             )
         except (_Stale, NotFound):
             return None
-        scheduled = activity.scheduled_event(info).activity_task_scheduled_event_attributes
-        token = TaskToken(ms.namespace_id, ms.workflow_id, ms.run_id, info.scheduled_event_id,
-                          info.attempt, info.activity_id)
-        response = PollActivityTaskQueueResponse(
-            task_token=token.encode(),
-            workflow_namespace=ns.name,
-            workflow_type={"name": ms.workflow_type},  # type: ignore[arg-type]
-            workflow_execution=WorkflowExecution(workflow_id=ms.workflow_id, run_id=ms.run_id),
-            activity_type=scheduled.activity_type,
-            activity_id=info.activity_id,
-            header=scheduled.header,
-            input=scheduled.input,
-            scheduled_time=to_timestamp(info.first_scheduled_time),
-            current_attempt_scheduled_time=to_timestamp(info.scheduled_time),
-            started_time=to_timestamp(info.started_time),
-            attempt=info.attempt,
-            schedule_to_close_timeout=to_duration(info.schedule_to_close_timeout),
-            start_to_close_timeout=to_duration(info.start_to_close_timeout),
-            heartbeat_timeout=to_duration(info.heartbeat_timeout),
-            retry_policy=scheduled.retry_policy,
-        )
-        if info.heartbeat_details:
-            response.heartbeat_details.CopyFrom(Payloads.FromString(info.heartbeat_details))
-        if scheduled.HasField("priority"):
-            response.priority.CopyFrom(scheduled.priority)
-        return response
+        return _activity_task_response(ns, ms, info)
 
     async def _update_activity(
         self, ns: Namespace, execution: tuple[str, str], find: _ActivityFinder,
@@ -467,6 +452,66 @@ class _BadCommand(Exception):
     def __init__(self, error: CommandError) -> None:
         super().__init__(error.message)
         self.error = error
+
+
+def _activity_task_response(
+    ns: Namespace, ms: MutableState, info: ActivityInfo
+) -> PollActivityTaskQueueResponse:
+    """A started activity task, as a poll (or an eager start) hands it to the worker."""
+    scheduled = activity.scheduled_event(info).activity_task_scheduled_event_attributes
+    token = TaskToken(ms.namespace_id, ms.workflow_id, ms.run_id, info.scheduled_event_id,
+                      info.attempt, info.activity_id)
+    response = PollActivityTaskQueueResponse(
+        task_token=token.encode(),
+        workflow_namespace=ns.name,
+        workflow_type={"name": ms.workflow_type},  # type: ignore[arg-type]
+        workflow_execution=WorkflowExecution(workflow_id=ms.workflow_id, run_id=ms.run_id),
+        activity_type=scheduled.activity_type,
+        activity_id=info.activity_id,
+        header=scheduled.header,
+        input=scheduled.input,
+        scheduled_time=to_timestamp(info.first_scheduled_time),
+        current_attempt_scheduled_time=to_timestamp(info.scheduled_time),
+        started_time=to_timestamp(info.started_time),
+        attempt=info.attempt,
+        schedule_to_close_timeout=to_duration(info.schedule_to_close_timeout),
+        start_to_close_timeout=to_duration(info.start_to_close_timeout),
+        heartbeat_timeout=to_duration(info.heartbeat_timeout),
+        retry_policy=scheduled.retry_policy,
+    )
+    if info.heartbeat_details:
+        response.heartbeat_details.CopyFrom(Payloads.FromString(info.heartbeat_details))
+    if scheduled.HasField("priority"):
+        response.priority.CopyFrom(scheduled.priority)
+    return response
+
+
+def _start_eager_activities(
+    tx: Transaction, request: RespondWorkflowTaskCompletedRequest
+) -> list[ActivityInfo]:
+    """Start, in the completing transaction, the activities the worker asked to
+    run eagerly: the real server hands them back in the completion's response
+    instead of dispatching them to a poller."""
+    ms = tx.ms
+    if not ms.is_open:
+        return []
+    versioned = request.worker_version_stamp.use_versioning
+    started: list[ActivityInfo] = []
+    for command in request.commands:
+        if command.command_type != CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
+            continue
+        attrs = command.schedule_activity_task_command_attributes
+        if not attrs.request_eager_execution or (versioned and not attrs.use_workflow_build_id):
+            continue
+        info = ms.activity_by_id(attrs.activity_id)
+        if info is None or info.started:
+            continue  # canceled in the same workflow task
+        activity.record_started(tx, info, request.identity, str(uuid.uuid4()))
+        started.append(info)
+    if started:
+        eager_ids = {info.scheduled_event_id for info in started}
+        tx.tasks = [t for t in tx.tasks if t.kind != "activity" or t.scheduled_event_id not in eager_ids]
+    return started
 
 
 # ---- timers --------------------------------------------------------------

@@ -338,3 +338,56 @@ async def test_describe_task_queue_lists_pollers(client: Client, task_queue: str
         assert response.pollers[0].HasField("last_access_time")
     finally:
         poller.cancel()
+
+
+def activity_command(activity_id: str, task_queue: str, eager: bool) -> Command:
+    command = Command(command_type=CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK)
+    attrs = command.schedule_activity_task_command_attributes
+    attrs.activity_id = activity_id
+    attrs.activity_type.name = "Echo"
+    attrs.task_queue.name = task_queue
+    attrs.start_to_close_timeout.seconds = 10
+    attrs.request_eager_execution = eager
+    return command
+
+
+async def test_eager_activity_starts_in_the_completion(client: Client, task_queue: str) -> None:
+    """As the real dev server (system.enableActivityEagerExecution on): an
+    activity requested eagerly comes back started in the completion's response;
+    one not requested eagerly waits for a poller."""
+    workflow_id = await start(client, task_queue)
+    task = await poll(client, task_queue)
+    response = await client.workflow_service.respond_workflow_task_completed(
+        ws.RespondWorkflowTaskCompletedRequest(
+            namespace=NS,
+            task_token=task.task_token,
+            commands=[
+                activity_command("eager", task_queue, True),
+                activity_command("polled", task_queue, False),
+            ],
+            identity="manual-worker",
+        )
+    )
+    assert [t.activity_id for t in response.activity_tasks] == ["eager"]
+    eager = response.activity_tasks[0]
+    assert eager.attempt == 1 and eager.HasField("started_time") and eager.workflow_type.name == "Manual"
+    assert eager.workflow_execution.workflow_id == workflow_id and eager.workflow_namespace == NS
+    execution = WorkflowExecution(workflow_id=workflow_id)
+    described = await client.workflow_service.describe_workflow_execution(
+        ws.DescribeWorkflowExecutionRequest(namespace=NS, execution=execution)
+    )
+    states = {p.activity_id: (p.state, p.last_worker_identity) for p in described.pending_activities}
+    assert states == {"eager": (2, "manual-worker"), "polled": (1, "")}  # STARTED / SCHEDULED
+    assert described.workflow_execution_info.state_transition_count == 3
+    await client.workflow_service.respond_activity_task_completed(
+        ws.RespondActivityTaskCompletedRequest(namespace=NS, task_token=eager.task_token, identity="w")
+    )
+    polled = await client.workflow_service.poll_activity_task_queue(
+        ws.PollActivityTaskQueueRequest(namespace=NS, task_queue=TaskQueue(name=task_queue), identity="w")
+    )
+    assert polled.activity_id == "polled"
+    started = [
+        e for e in await history(client, workflow_id)
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+    ]
+    assert [e.activity_task_started_event_attributes.identity for e in started] == ["manual-worker"]
