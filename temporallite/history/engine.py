@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -25,6 +26,7 @@ from temporallite.visibility.rows import visibility_row
 log = logging.getLogger("temporallite.history")
 
 T = TypeVar("T")
+RECENTLY_CLOSED_RUNS = 1000
 WorkflowKey = tuple[str, str]  # namespace id, workflow id
 
 
@@ -39,6 +41,8 @@ class HistoryEngine:
         self.clock = clock
         self.timers = TimerQueue(clock, self._on_timer)
         self._states: dict[str, MutableState] = {}  # run id → open run's state
+        # Runs that just closed: their result and describe are read right after.
+        self._closed: OrderedDict[str, MutableState] = OrderedDict()
         self.history_cache = HistoryCache()
         self._run_timers: dict[str, set[TimerKey]] = {}  # run id → its armed timers
         self._locks: dict[WorkflowKey, asyncio.Lock] = {}
@@ -68,6 +72,11 @@ class HistoryEngine:
             if ms.children or ms.external_requests:
                 self.spawn_transfer(ms, "recover", None)
         self.timers.start()
+
+    def forget(self, run_id: str) -> None:
+        """Drop what memory holds of a run (the DB row is the truth again)."""
+        self._states.pop(run_id, None)
+        self._closed.pop(run_id, None)
 
     def open_states(self) -> list[MutableState]:
         return list(self._states.values())
@@ -108,7 +117,7 @@ class HistoryEngine:
             if current is None:
                 raise workflow_not_found(workflow_id)
             run_id = current
-        ms = self._states.get(run_id)
+        ms = self._states.get(run_id) or self._closed.get(run_id)
         if ms is not None and ms.namespace_id == namespace_id and ms.workflow_id == workflow_id:
             return ms
         row = await self.store.fetch_one(
@@ -144,7 +153,7 @@ class HistoryEngine:
                 raise  # nothing was touched: the cached state stays valid
             except BaseException:
                 # The in-memory state may be half-changed: reload it from the DB.
-                self._states.pop(ms.run_id, None)
+                self.forget(ms.run_id)
                 raise
             return result
 
@@ -159,7 +168,7 @@ class HistoryEngine:
         SQLite transaction, then dispatch what it produced."""
         batch = batch or WriteBatch()
         runs = [tx] if tx.new_run is None else [tx, tx.new_run]
-        history_sizes = [self._persist(run, batch) for run in runs]
+        blobs = [self._persist(run, batch) for run in runs]
         if tx.new_run is not None:
             new = tx.new_run.ms
             batch.add(
@@ -171,12 +180,14 @@ class HistoryEngine:
             )
         await self.store.commit(batch)
         # Committed: now tell the world.
-        for run, size in zip(runs, history_sizes, strict=True):
-            self.history_cache.append(run.ms.run_id, run.events, size)
+        for run, blob in zip(runs, blobs, strict=True):
+            if blob:
+                first, last = run.events[0].event_id, run.events[-1].event_id
+                self.history_cache.append(run.ms.run_id, first, last, blob)
             self._publish(run)
 
-    def _persist(self, tx: Transaction, batch: WriteBatch) -> int:
-        """Add the transaction's writes to the batch; the size of its history blob."""
+    def _persist(self, tx: Transaction, batch: WriteBatch) -> bytes:
+        """Add the transaction's writes to the batch; its history batch, serialized."""
         ms = tx.ms
         if tx.needs_workflow_task:
             workflow_task.schedule(tx)
@@ -187,11 +198,10 @@ class HistoryEngine:
                 tx.transfers.append(("parent_closed", list(ms.children.values())))
             if ms.parent is not None and tx.new_run is None:
                 tx.transfers.append(("child_closed", tx.events[-1]))
-        size = 0
+        blob = b""
         if tx.events:
             blob = History(events=tx.events).SerializeToString()
-            size = len(blob)
-            ms.history_size_bytes += size
+            ms.history_size_bytes += len(blob)
             batch.add(
                 "INSERT INTO history (run_id, first_event_id, last_event_id, events)"
                 " VALUES (?, ?, ?, ?)",
@@ -215,7 +225,7 @@ class HistoryEngine:
         )
         if tx.visibility_changed or not ms.is_open:
             batch.add(*visibility_row(ms))
-        return size
+        return blob
 
     def _publish(self, tx: Transaction) -> None:
         ms = tx.ms
@@ -223,6 +233,10 @@ class HistoryEngine:
             self._states[ms.run_id] = ms
         else:
             self._states.pop(ms.run_id, None)
+            self._closed[ms.run_id] = ms
+            self._closed.move_to_end(ms.run_id)
+            if len(self._closed) > RECENTLY_CLOSED_RUNS:
+                self._closed.popitem(last=False)
         for task in tx.tasks:
             if ms.is_open:
                 self.matching.add_task(task)
@@ -251,8 +265,7 @@ class HistoryEngine:
     async def read_history(
         self, run_id: str, first_event_id: int, next_event_id: int
     ) -> list[HistoryEvent]:
-        """Events with first_event_id <= id < next_event_id. Shared with the
-        history cache: callers copy before they change an event."""
+        """Events with first_event_id <= id < next_event_id."""
         cached = self.history_cache.read(run_id, first_event_id, next_event_id)
         if cached is not None:
             return cached

@@ -262,6 +262,7 @@ class Executions:
                 lifecycle.terminate(tx, "Delete workflow execution", None, "")
                 await engine.commit(tx)
             engine.history_cache.drop(ms.run_id)
+            engine.forget(ms.run_id)
             batch = WriteBatch()
             batch.add("DELETE FROM history WHERE run_id = ?", ms.run_id)
             batch.add("DELETE FROM executions WHERE run_id = ?", ms.run_id)

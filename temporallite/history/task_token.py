@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from temporallite.errors import BAD_TASK_TOKEN, InvalidArgument
 
@@ -19,7 +19,8 @@ class TaskToken:
     query_id: str = ""
 
     def encode(self) -> bytes:
-        return json.dumps(asdict(self), separators=(",", ":")).encode()
+        # vars(), not dataclasses.asdict(): every task handed out is encoded.
+        return json.dumps(vars(self), separators=(",", ":")).encode()
 
     @classmethod
     def decode(cls, raw: bytes) -> TaskToken:
