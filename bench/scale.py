@@ -3,18 +3,25 @@
     python -m bench.scale            # 10,000 open workflows, 50,000-event history, 1,000 polls
     python -m bench.scale --quick    # 1,000 / 5,000 / 200
     python -m bench.scale --only timers,history,polls --json out.json
+    python -m bench.scale --only history --server lite,real   # also on `temporal server start-dev`
 
-Each scenario runs on a fresh in-memory temporallite (`temporallite start
---port P --log-level error`, a child process), so that its RSS is its own:
+Each scenario runs on a fresh in-memory server (`temporallite start --port P
+--log-level error`, a child process), so that its RSS is its own:
 
 - `timers`: N open workflows, each asleep on a 1-hour timer. The latency of 50
   one-activity workflows (one after another) is measured before and after
   loading them; RSS before/after; server CPU per started workflow.
 - `history`: one workflow receives signals (one after another) until its
-  history has E events; then `fetch_history()` and a query are timed.
+  history has E events; then `fetch_history()`, paging through the closed
+  history with raw GetWorkflowExecutionHistory calls (the server's part of a
+  replay), the SDK's `Replayer` on that history (the SDK's part, no server)
+  and a query on the closed workflow (both: the worker replays) are timed.
 - `polls`: P concurrent PollWorkflowTaskQueue calls on empty task queues
   (raw gRPC streams, several connections); while they wait, the latency of
   GetSystemInfo and of one-activity workflows; then they are cancelled.
+
+`--server real` runs the scenarios on the real dev server instead (its
+signal-count and history-length limits lifted, so it runs the same workload).
 """
 
 from __future__ import annotations
@@ -32,15 +39,18 @@ from typing import Any
 
 from grpclib.client import Channel, UnaryUnaryMethod
 from temporalio import workflow
+from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
     GetSystemInfoRequest,
     GetSystemInfoResponse,
+    GetWorkflowExecutionHistoryRequest,
+    GetWorkflowExecutionHistoryResponse,
     PollWorkflowTaskQueueRequest,
     PollWorkflowTaskQueueResponse,
 )
 from temporalio.client import Client
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker
 
 from bench.servers import _SERVICE, BenchError, ServerProcess, ServerSpec, make_workdir
 from bench.workflows import OneActivity, echo
@@ -113,11 +123,29 @@ async def one_activity_latencies(client: Client, tq: str, runs: int) -> dict[str
     return {"p50_ms": ms(percentile(latencies, 50)), "p99_ms": ms(percentile(latencies, 99))}
 
 
-class Lite:
-    """A fresh in-memory temporallite, a client, and a worker on its own connection."""
+# The real server's defaults stop a workflow at 10,000 signals and 51,200
+# events; lifted so that it runs the same workload as temporallite.
+REAL_SERVER_LIMITS = {
+    "history.maximumSignalsPerExecution": 1_000_000,
+    "limit.historyCount.error": 1_000_000,
+}
 
-    def __init__(self, workdir: Path) -> None:
-        self.server = ServerProcess(ServerSpec("lite", False), workdir)
+
+class ScaleServer(ServerProcess):
+    def _args(self) -> list[str]:
+        args = super()._args()
+        if self.spec.kind == "real":
+            for key, value in REAL_SERVER_LIMITS.items():
+                args += ["--dynamic-config-value", f"{key}={value}"]
+        return args
+
+
+class Lite:
+    """A fresh in-memory server (temporallite, or the real dev server with
+    kind="real"), a client, and a worker on its own connection."""
+
+    def __init__(self, workdir: Path, kind: str = "lite") -> None:
+        self.server = ScaleServer(ServerSpec(kind, False), workdir)
         self.tq = f"scale-{uuid.uuid4().hex[:8]}"
 
     async def __aenter__(self) -> Lite:
@@ -147,8 +175,8 @@ class Lite:
         await self.server.stop()
 
 
-async def scenario_timers(workdir: Path, count: int) -> dict[str, Any]:
-    async with Lite(workdir) as lite:
+async def scenario_timers(workdir: Path, count: int, kind: str = "lite") -> dict[str, Any]:
+    async with Lite(workdir, kind) as lite:
         server, client = lite.server, lite.client
         out: dict[str, Any] = {"workflows": count, "rss_before_mb": rss(server)}
         out["latency_before"] = await one_activity_latencies(client, lite.tq, LATENCY_RUNS)
@@ -196,8 +224,47 @@ async def scenario_timers(workdir: Path, count: int) -> dict[str, Any]:
         return out
 
 
-async def scenario_history(workdir: Path, target_events: int) -> dict[str, Any]:
-    async with Lite(workdir) as lite:
+async def history_pages(server: ServerProcess, workflow_id: str) -> dict[str, Any]:
+    """Page through the closed history as the worker does (GetWorkflowExecutionHistory,
+    server's default page size, raw bytes timed per page)."""
+    channel = Channel("127.0.0.1", server.port)
+    method: UnaryUnaryMethod[Any, Any] = UnaryUnaryMethod(
+        channel,
+        f"{_SERVICE}/GetWorkflowExecutionHistory",
+        GetWorkflowExecutionHistoryRequest,
+        GetWorkflowExecutionHistoryResponse,
+    )
+    try:
+        times, events, token = [], 0, b""
+        started = time.perf_counter()
+        while True:
+            t = time.perf_counter()
+            reply = await method(
+                GetWorkflowExecutionHistoryRequest(
+                    namespace="default",
+                    execution=WorkflowExecution(workflow_id=workflow_id),
+                    next_page_token=token,
+                ),
+                timeout=60,
+            )
+            times.append(time.perf_counter() - t)
+            events += len(reply.history.events)
+            token = reply.next_page_token
+            if not token:
+                break
+        return {
+            "pages": len(times),
+            "events": events,
+            "total_ms": ms(time.perf_counter() - started),
+            "page_p50_ms": ms(percentile(times, 50)),
+            "page_max_ms": ms(max(times)),
+        }
+    finally:
+        channel.close()
+
+
+async def scenario_history(workdir: Path, target_events: int, kind: str = "lite") -> dict[str, Any]:
+    async with Lite(workdir, kind) as lite:
         server, client = lite.server, lite.client
         out: dict[str, Any] = {"target_events": target_events, "rss_before_mb": rss(server)}
         handle = await client.start_workflow(
@@ -231,6 +298,12 @@ async def scenario_history(workdir: Path, target_events: int) -> dict[str, Any]:
         history = await handle.fetch_history()
         out["fetch_history_ms"] = ms(time.perf_counter() - t)
         out["events"] = len(history.events)
+        out["history_pages"] = await history_pages(server, handle.id)
+        t = time.perf_counter()  # the SDK's replay alone, no server involved
+        await Replayer(workflows=[Counter], workflow_runner=UnsandboxedWorkflowRunner()).replay_workflow(
+            history
+        )
+        out["replay_offline_ms"] = ms(time.perf_counter() - t)
         t = time.perf_counter()
         try:  # the worker replays the whole history to answer
             out["query_closed_value"] = await asyncio.wait_for(handle.query(Counter.count), 120)
@@ -254,8 +327,8 @@ async def system_info_latencies(target: Channel, runs: int = LATENCY_RUNS) -> di
     return {"p50_ms": ms(percentile(latencies, 50)), "p99_ms": ms(percentile(latencies, 99))}
 
 
-async def scenario_polls(workdir: Path, polls: int) -> dict[str, Any]:
-    async with Lite(workdir) as lite:
+async def scenario_polls(workdir: Path, polls: int, kind: str = "lite") -> dict[str, Any]:
+    async with Lite(workdir, kind) as lite:
         server, client = lite.server, lite.client
         probe = Channel("127.0.0.1", server.port)
         channels = [Channel("127.0.0.1", server.port) for _ in range(-(-polls // STREAMS_PER_CHANNEL))]
@@ -314,7 +387,18 @@ SCENARIOS = {"timers": scenario_timers, "history": scenario_history, "polls": sc
 
 def print_table(results: dict[str, Any]) -> None:
     rows: list[tuple[str, str]] = []
-    if t := results.get("timers"):
+    for suffix in ("", "-real"):
+        rows += table_rows(results, suffix)
+    rows += [(f"{name}: FAILED", error) for name, error in results.get("errors", {}).items()]
+    width = max(len(r[0]) for r in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+
+
+def table_rows(results: dict[str, Any], suffix: str) -> list[tuple[str, str]]:
+    """The rows of one server's results (suffix "": temporallite, "-real": the real dev server)."""
+    rows: list[tuple[str, str]] = []
+    if t := results.get(f"timers{suffix}"):
         rows += [
             (
                 f"timers: open workflows ({t['workflows']:,}), 1 h timer each",
@@ -329,13 +413,19 @@ def print_table(results: dict[str, Any]) -> None:
                 f"{t['latency_after']['p50_ms']} / {t['latency_after']['p99_ms']}",
             ),
         ]
-    if h := results.get("history"):
+    if h := results.get(f"history{suffix}"):
         rates = h["signals_per_s_by_history_length"]
         rows += [
             (f"history: events ({h['signals']:,} signals)", f"{h['events']:,} in {h['signal_s']} s"),
             ("history: signals/s, first → last 1,000", f"{rates[0][1]} → {rates[-1][1]}"),
             ("history: server CPU ms per signal", f"{h['server_cpu_ms_per_signal']}"),
             ("history: fetch_history() (ms)", f"{h['fetch_history_ms']}"),
+            (
+                "history: GetWorkflowExecutionHistory pages: total / p50 / max (ms)",
+                f"{h['history_pages']['pages']} pages: {h['history_pages']['total_ms']} / "
+                f"{h['history_pages']['page_p50_ms']} / {h['history_pages']['page_max_ms']}",
+            ),
+            ("history: SDK replay alone (Replayer, no server) (ms)", f"{h['replay_offline_ms']}"),
             (
                 "history: query open / closed (replay) (ms)",
                 f"{h['query_open_ms']} / {h['query_closed_ms']}"
@@ -346,7 +436,7 @@ def print_table(results: dict[str, Any]) -> None:
                 f"{h['rss_before_mb']} → {h['rss_after_mb']}, {h['peak_rss_mb']}",
             ),
         ]
-    if p := results.get("polls"):
+    if p := results.get(f"polls{suffix}"):
         rows += [
             (
                 f"polls: RSS idle → {p['polls']:,} polls waiting → cancelled (MB)",
@@ -371,10 +461,7 @@ def print_table(results: dict[str, Any]) -> None:
                 f"{p['polls_finished_early']} / {p['poll_errors'] or 'none'}",
             ),
         ]
-    rows += [(f"{name}: FAILED", error) for name, error in results.get("errors", {}).items()]
-    width = max(len(r[0]) for r in rows)
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
+    return [(f"{name.split(':')[0]}{suffix}:{name.split(':', 1)[1]}", value) for name, value in rows]
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
@@ -386,15 +473,17 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "started": datetime.now().isoformat(timespec="seconds"),
     }
     for name in args.only:
-        t = time.perf_counter()
-        print(f"scale: {name} ({sizes[name]:,}) ...", file=sys.stderr, flush=True)
-        try:
-            results[name] = await SCENARIOS[name](workdir, sizes[name])
-        except Exception as exc:  # noqa: BLE001 - keep the other scenarios' numbers
-            results.setdefault("errors", {})[name] = repr(exc)[:500]
-            print(f"scale: {name} failed: {exc!r}", file=sys.stderr, flush=True)
-            continue
-        results[name]["scenario_s"] = round(time.perf_counter() - t, 1)
+        for kind in args.server:
+            key = name if kind == "lite" else f"{name}-{kind}"
+            t = time.perf_counter()
+            print(f"scale: {key} ({sizes[name]:,}) ...", file=sys.stderr, flush=True)
+            try:
+                results[key] = await SCENARIOS[name](workdir, sizes[name], kind)
+            except Exception as exc:  # noqa: BLE001 - keep the other scenarios' numbers
+                results.setdefault("errors", {})[key] = repr(exc)[:500]
+                print(f"scale: {key} failed: {exc!r}", file=sys.stderr, flush=True)
+                continue
+            results[key]["scenario_s"] = round(time.perf_counter() - t, 1)
     return results
 
 
@@ -402,9 +491,15 @@ def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="1,000 workflows, 5,000 events, 200 polls")
     parser.add_argument("--only", default=",".join(SCENARIOS), help="timers,history,polls")
+    parser.add_argument(
+        "--server", default="lite", help="lite, real or lite,real (real: `temporal server start-dev`)"
+    )
     parser.add_argument("--json", type=Path, help="default: bench/results/scale-<timestamp>.json")
     args = parser.parse_args(argv)
     args.only = [s for s in args.only.split(",") if s]
+    args.server = [s for s in args.server.split(",") if s]
+    if unknown := [s for s in args.server if s not in ("lite", "real")]:
+        parser.error(f"unknown server(s): {', '.join(unknown)}")
     if unknown := [s for s in args.only if s not in SCENARIOS]:
         parser.error(f"unknown scenario(s): {', '.join(unknown)}")
     try:

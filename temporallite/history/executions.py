@@ -290,8 +290,9 @@ class Executions:
             request.history_event_filter_type
             == HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
         )
+        stop = 0  # a task's history ends where it ended when the task was handed out
         if request.next_page_token:
-            run_id, next_id = decodehistory_token(request.next_page_token)
+            run_id, next_id, stop = decodehistory_token(request.next_page_token)
         else:
             ms = await self.engine.load(ns.id, execution.workflow_id, execution.run_id)
             run_id, next_id = ms.run_id, 1
@@ -309,12 +310,13 @@ class Executions:
             return GetWorkflowExecutionHistoryResponse(
                 history=History(events=[_as_continued(e) for e in events])
             )
-        end = min(ms.next_event_id, next_id + page_size)
+        history_end = min(stop, ms.next_event_id) if stop else ms.next_event_id
+        end = min(history_end, next_id + page_size)
         events = await self.engine.read_history(ms.run_id, next_id, end)
         token = b""
-        if end < ms.next_event_id or (ms.is_open and request.wait_new_event):
-            token = history_token(ms.run_id, end)
-        if end == ms.next_event_id and ms.workflow_task is not None:
+        if end < history_end or (not stop and ms.is_open and request.wait_new_event):
+            token = history_token(ms.run_id, end, stop)
+        if not stop and end == ms.next_event_id and ms.workflow_task is not None:
             # As the real server: a transient task's events close the history,
             # so a worker paging through its task's history sees them.
             events.extend(workflow_task.transient_events(ms.workflow_task, ms))
@@ -329,7 +331,7 @@ class Executions:
         page_size = request.maximum_page_size or HISTORY_PAGE_SIZE
         execution = request.execution
         if request.next_page_token:
-            run_id, last = decodehistory_token(request.next_page_token)
+            run_id, last, _ = decodehistory_token(request.next_page_token)
         else:
             ms = await self.engine.load(ns.id, execution.workflow_id, execution.run_id)
             run_id, last = ms.run_id, ms.next_event_id - 1
@@ -394,14 +396,21 @@ def _require_open(ms: MutableState) -> None:
         raise NotFound(WORKFLOW_COMPLETED)
 
 
-def history_token(run_id: str, next_event_id: int) -> bytes:
-    return json.dumps({"run_id": run_id, "next_event_id": next_event_id}).encode()
+def history_token(run_id: str, next_event_id: int, end_event_id: int = 0) -> bytes:
+    """The next page starts at next_event_id; with end_event_id the pages stop
+    before it (a task's history, fixed when it was handed out), else at the
+    run's end as it is when the page is read."""
+    fields: dict[str, object] = {"run_id": run_id, "next_event_id": next_event_id}
+    if end_event_id:
+        fields["end_event_id"] = end_event_id
+    return json.dumps(fields).encode()
 
 
-def decodehistory_token(token: bytes) -> tuple[str, int]:
+def decodehistory_token(token: bytes) -> tuple[str, int, int]:
+    """(run id, next event id, end event id or 0)."""
     try:
         fields = json.loads(token)
-        return str(fields["run_id"]), int(fields["next_event_id"])
-    except (ValueError, KeyError, TypeError) as exc:
+        return str(fields["run_id"]), int(fields["next_event_id"]), int(fields.get("end_event_id", 0))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InvalidArgument("Invalid NextPageToken.") from exc
 

@@ -128,8 +128,13 @@ class WorkerTasks:
         except NotFound:
             return None
         sticky = polled_queue.kind == TaskQueueKind.TASK_QUEUE_KIND_STICKY
-        # A sticky worker has the workflow cached: it needs no history.
-        events = [] if sticky else await self.engine.read_history(ms.run_id, 1, ms.next_event_id)
+        # A sticky worker has the workflow cached: it needs no history. Else
+        # the first page, as the real server: the worker reads the rest.
+        end = 1 if sticky else min(ms.next_event_id, 1 + HISTORY_PAGE_SIZE)
+        events = await self.engine.read_history(ms.run_id, 1, end) if end > 1 else []
+        next_page_token = b""
+        if not sticky and end < ms.next_event_id:
+            next_page_token = history_token(ms.run_id, end, ms.next_event_id)
         token = TaskToken(ms.namespace_id, ms.workflow_id, ms.run_id, 0, 0, query_id=task.query_id)
         return PollWorkflowTaskQueueResponse(
             task_token=token.encode(),
@@ -138,6 +143,7 @@ class WorkerTasks:
             previous_started_event_id=ms.previous_started_event_id,
             started_event_id=ms.previous_started_event_id,
             history=History(events=events),
+            next_page_token=next_page_token,
             query=pending.query,
             workflow_execution_task_queue=TaskQueue(name=ms.task_queue, kind=1),  # type: ignore[arg-type]
         )
