@@ -28,7 +28,7 @@ from rich.console import Console
 
 from bench import report
 from bench.servers import ALL_SPECS, BenchError, ServerProcess, ServerSpec, make_workdir, running
-from bench.workloads import WORKLOAD_NAMES, WORKLOADS, run_workload
+from bench.workloads import WORKLOAD_NAMES, WORKLOADS, bench_worker, run_workload
 
 RESULTS_DIR = Path(__file__).parent / "results"
 STARTUP = "startup"
@@ -112,9 +112,7 @@ async def bench_server(spec: ServerSpec, args: argparse.Namespace, workdir: Path
     """Start one server, measure it idle, run the chosen workloads, read its peak RSS
     and its CPU over all of them, including TRAIL_S of quiet afterwards."""
     from temporalio.client import Client
-    from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-    from bench.workflows import ALL_ACTIVITIES, ALL_WORKFLOWS
 
     out: dict[str, Any] = {}
     workloads = [w for w in WORKLOADS if w.name in args.only]
@@ -127,20 +125,9 @@ async def bench_server(spec: ServerSpec, args: argparse.Namespace, workdir: Path
         out["memory"] = {"idle_rss_mb": round(server.memory_mb()["VmRSS"], 1), "idle_cpu_ms_per_s": idle_cpu}
         cpu_start, workflows = server.cpu_ms(), 0
         task_queue = f"bench-{uuid.uuid4().hex[:8]}"
-        # The worker has its own connection, as a worker process would: on a
-        # shared one, 100+ waiting results can starve its polls (temporallite
-        # allows 100 concurrent HTTP/2 streams per connection; see README).
+        # The worker has its own connection, as a worker process would.
         worker_client = await Client.connect(server.target, namespace="default")
-        worker = Worker(
-            worker_client,
-            task_queue=task_queue,
-            workflows=ALL_WORKFLOWS,
-            activities=ALL_ACTIVITIES,
-            # The bench measures the server: keep the client's own cost low.
-            workflow_runner=UnsandboxedWorkflowRunner(),
-            max_concurrent_workflow_tasks=200,
-            max_concurrent_activities=200,
-        )
+        worker = bench_worker(worker_client, task_queue)
         async with worker:
             for workload in workloads:
                 count = args.count or (workload.quick_count if args.quick else workload.count)

@@ -34,7 +34,7 @@ from rich.table import Table
 
 from bench import report
 from bench.servers import BenchError, ServerProcess, ServerSpec, make_workdir
-from bench.workloads import WORKLOADS, run_workload
+from bench.workloads import WORKLOADS, bench_worker, run_workload
 
 RESULTS_DIR = Path(__file__).parent / "results"
 SETTLE_S = 3.0
@@ -89,9 +89,7 @@ async def measure_startups(spawns: int, workdir: Path) -> dict[str, list[float]]
 
 async def bench_one(transport: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     from temporalio.client import Client
-    from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-    from bench.workflows import ALL_ACTIVITIES, ALL_WORKFLOWS
 
     out: dict[str, Any] = {}
     server = TransportProcess(transport, workdir)
@@ -109,15 +107,7 @@ async def bench_one(transport: str, args: argparse.Namespace, workdir: Path) -> 
         }
         worker_client = await Client.connect(server.target, namespace="default")
         task_queue = f"bench-{uuid.uuid4().hex[:8]}"
-        worker = Worker(
-            worker_client,
-            task_queue=task_queue,
-            workflows=ALL_WORKFLOWS,
-            activities=ALL_ACTIVITIES,
-            workflow_runner=UnsandboxedWorkflowRunner(),
-            max_concurrent_workflow_tasks=200,
-            max_concurrent_activities=200,
-        )
+        worker = bench_worker(worker_client, task_queue)
         async with worker:
             for workload in [w for w in WORKLOADS if w.name in args.only]:
                 count = args.count or workload.count

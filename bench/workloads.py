@@ -17,9 +17,20 @@ from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from bench.servers import BenchError, ServerProcess, self_cpu_ms
-from bench.workflows import SIGNALS, TIMER_S, Noop, OneActivity, Parent, Signals, Timer
+from bench.workflows import (
+    ALL_ACTIVITIES,
+    ALL_WORKFLOWS,
+    SIGNALS,
+    TIMER_S,
+    Noop,
+    OneActivity,
+    Parent,
+    Signals,
+    Timer,
+)
 
 RunOne = Callable[[Client, str, str], Awaitable[Any]]
 WARM_UP = 5
@@ -149,3 +160,18 @@ async def run_workload(
             result["lateness_p50_ms"] = round(percentile(lateness, 50) * 1000, 2)
             result["lateness_p99_ms"] = round(percentile(lateness, 99) * 1000, 2)
     return result
+
+
+def bench_worker(client: Client, task_queue: str) -> Worker:
+    """The worker every workload runs on. Give it a client of its own, as a
+    worker process would have."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=ALL_WORKFLOWS,
+        activities=ALL_ACTIVITIES,
+        # The bench measures the server: keep the client's own cost low.
+        workflow_runner=UnsandboxedWorkflowRunner(),
+        max_concurrent_workflow_tasks=200,
+        max_concurrent_activities=200,
+    )
