@@ -22,6 +22,12 @@ class InvalidArgument(ServiceError):
     status = Status.INVALID_ARGUMENT
 
 
+class Unknown(ServiceError):
+    """A failure the real server does not explain (see frontend/masking.py)."""
+
+    status = Status.UNKNOWN
+
+
 class Unimplemented(ServiceError):
     status = Status.UNIMPLEMENTED
 

@@ -13,9 +13,11 @@ from temporalio.api.filter.v1 import StartTimeFilter
 from temporalio.api.workflowservice.v1 import request_response_pb2 as wsv
 
 from temporallite.errors import InvalidArgument
+from temporallite.frontend.masking import masked
 from temporallite.visibility import search_attributes as sa
 from temporallite.visibility import store as visibility
 from temporallite.visibility.filter import NAMESPACE_DIVISION, Filter
+from temporallite.visibility.page_token import BadPageToken
 
 if TYPE_CHECKING:
     from temporallite.history.engine import HistoryEngine
@@ -46,8 +48,9 @@ class VisibilityApi:
             return await visibility.list_executions(
                 self.engine.store, ns.id, flt, visibility.page_size(size), token
             )
-        except visibility.BadPageToken:
-            raise InvalidArgument("Invalid NextPageToken.") from None
+        except BadPageToken as exc:
+            # A plain Go error on the real server, masked by its frontend.
+            raise masked(str(exc)) from None
 
     async def list_workflow_executions(
         self, request: wsv.ListWorkflowExecutionsRequest

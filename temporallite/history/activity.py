@@ -28,14 +28,17 @@ TIMEOUT_NAMES: dict[int, str] = {
 
 class CommandError(Exception):
     """A command that does not fit: fails the workflow task with `cause`.
-    The worker hears '<CauseName>: <message>', as from the real server."""
+    The worker hears '<CauseName>: <message>', as from the real server.
+    With `terminate` (the real server's answer to some size limits) the
+    workflow is terminated as well, with that text as the reason."""
 
-    def __init__(self, cause: int, message: str = "") -> None:
+    def __init__(self, cause: int, message: str = "", terminate: bool = False) -> None:
         from temporalio.api.enums.v1 import WorkflowTaskFailedCause
 
         name = WorkflowTaskFailedCause.Name(cause).removeprefix("WORKFLOW_TASK_FAILED_CAUSE_")  # type: ignore[arg-type]
         cause_name = "".join(part.capitalize() for part in name.split("_"))
         self.cause = cause
+        self.terminate = terminate
         self.message = f"{cause_name}: {message}" if message else cause_name
         super().__init__(self.message)
 

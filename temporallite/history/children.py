@@ -4,8 +4,10 @@ for after commit (history/transfer.py); the outcome comes back as events."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from temporalio.api.command.v1 import Command
-from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.common.v1 import SearchAttributes, WorkflowExecution
 from temporalio.api.enums.v1 import EventType, ParentClosePolicy, WorkflowIdReusePolicy
 from temporalio.api.enums.v1 import WorkflowTaskFailedCause as Cause
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -16,6 +18,7 @@ from temporallite.history.activity import CommandError
 from temporallite.history.mutable_state import ChildInfo, ExternalRequest
 from temporallite.history.run_start import DEFAULT_WORKFLOW_TASK_TIMEOUT
 from temporallite.history.transaction import Transaction
+from temporallite.visibility import search_attributes
 
 ET = EventType
 
@@ -31,14 +34,54 @@ def _namespace(tx: Transaction, name: str, bad_cause: int) -> tuple[str, str]:
     return name, namespace_id
 
 
+def unaliased(
+    known: search_attributes.NamespaceSearchAttributes, attrs: SearchAttributes
+) -> SearchAttributes:
+    """The command's attributes keyed by field names; an unknown name fails
+    the task before any other check of the command, as on the real server."""
+    try:
+        return known.unaliased(attrs)
+    except search_attributes.SearchAttributeError as exc:
+        raise CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, str(exc)) from None
+
+
+def check_search_attributes(
+    known: search_attributes.NamespaceSearchAttributes,
+    attrs: SearchAttributes,
+    fields: SearchAttributes,
+    size_cause: int,
+    context: Callable[[str], str],
+) -> None:
+    """The search attributes of a child start or a continue-as-new: a bad
+    value fails the task (its message put in `context`), a size over the
+    limits terminates the workflow with `size_cause`."""
+    try:
+        known.check_values(attrs)
+    except search_attributes.SearchAttributeError as exc:
+        raise CommandError(
+            Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, context(str(exc))
+        ) from None
+    try:
+        known.check_sizes(attrs, fields)
+    except search_attributes.SearchAttributeError as exc:
+        raise CommandError(size_cause, str(exc), terminate=True) from None
+
+
 def start_child(tx: Transaction, command: Command, completed_event_id: int) -> None:
     attrs = command.start_child_workflow_execution_command_attributes
     bad = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES
+    namespace, namespace_id = _namespace(tx, attrs.namespace, bad)
+    known = search_attributes.for_namespace(namespace_id)
+    fields = unaliased(known, attrs.search_attributes)
     if not attrs.workflow_id:
         raise CommandError(bad, "Required field WorkflowId is not set on command.")
     if not attrs.workflow_type.name:
         raise CommandError(bad, "Required field WorkflowType is not set on command.")
-    namespace, namespace_id = _namespace(tx, attrs.namespace, bad)
+    check_search_attributes(
+        known, attrs.search_attributes, fields, bad,
+        lambda message: f"invalid SearchAttributes on StartChildWorkflowCommand: {message}."
+        f" WorkflowId={attrs.workflow_id} WorkflowType={attrs.workflow_type.name} Namespace={namespace}",
+    )
     policy = attrs.parent_close_policy or ParentClosePolicy.PARENT_CLOSE_POLICY_TERMINATE
     event = tx.add(
         ET.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,

@@ -143,13 +143,32 @@ def _record_marker(tx: Transaction, command: Command, completed: int) -> None:
 
 
 def _upsert_search_attributes(tx: Transaction, command: Command, completed: int) -> None:
-    from temporallite.visibility import search_attributes
+    from temporallite.frontend.validation import BLOB_SIZE_LIMIT
+    from temporallite.visibility import search_attributes as sa
 
     attrs = command.upsert_workflow_search_attributes_command_attributes
+    bad = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES
+    known = sa.for_namespace(tx.ms.namespace_id)
     try:
-        search_attributes.for_namespace(tx.ms.namespace_id).validate(attrs.search_attributes)
-    except search_attributes.SearchAttributeError as exc:
-        raise CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, str(exc)) from None
+        # The real server's order: unalias, check the command, the values,
+        # then the sizes (whose breach terminates the workflow).
+        fields = known.unaliased(attrs.search_attributes)
+        if not attrs.HasField("search_attributes"):
+            raise CommandError(bad, "SearchAttributes is not set on UpsertWorkflowSearchAttributesCommand.")
+        if not attrs.search_attributes.indexed_fields:
+            raise CommandError(bad, "IndexedFields is not set on UpsertWorkflowSearchAttributesCommand.")
+        known.check_values(attrs.search_attributes)
+        blob = sum(len(k) + len(p.data) for k, p in fields.indexed_fields.items())
+        if blob > BLOB_SIZE_LIMIT:
+            raise CommandError(
+                bad, "UpsertWorkflowSearchAttributesCommandAttributes exceeds size limit.", terminate=True
+            )
+        merged = known.merged_fields(tx.ms.search_attributes, attrs.search_attributes)
+        known.check_sizes(attrs.search_attributes, merged)
+    except sa.SearchAttributeSizeError as exc:
+        raise CommandError(bad, str(exc), terminate=True) from None
+    except sa.SearchAttributeError as exc:
+        raise CommandError(bad, str(exc)) from None
     tx.add(
         ET.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
         search_attributes=attrs.search_attributes,

@@ -9,13 +9,15 @@ import uuid
 from temporalio.api.command.v1 import ContinueAsNewWorkflowExecutionCommandAttributes
 from temporalio.api.common.v1 import Payloads
 from temporalio.api.enums.v1 import ContinueAsNewInitiator, EventType, RetryState, TimeoutType
+from temporalio.api.enums.v1 import WorkflowTaskFailedCause as Cause
 from temporalio.api.failure.v1 import Failure, TimeoutFailureInfo
 from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes as StartedAttrs
 from temporalio.api.taskqueue.v1 import TaskQueue
 
 from temporallite.clock import duration_seconds, to_duration
-from temporallite.history import lifecycle, retry, run_start, workflow_time_skipping
+from temporallite.history import children, lifecycle, retry, run_start, workflow_time_skipping
 from temporallite.history.transaction import Transaction
+from temporallite.visibility import search_attributes
 
 ET = EventType
 Initiator = ContinueAsNewInitiator
@@ -50,6 +52,7 @@ def continue_as_new(
     tx: Transaction, command: ContinueAsNewWorkflowExecutionCommandAttributes, completed_event_id: int
 ) -> None:
     ms = tx.ms
+    _check_search_attributes(tx, command)
     previous = _previous(tx)
     run_id = str(uuid.uuid4())
     attrs = StartedAttrs()
@@ -108,6 +111,32 @@ def continue_as_new(
         search_attributes=attrs.search_attributes if attrs.HasField("search_attributes") else None,
     )
     _start_next(tx, run_id, attrs)
+
+
+def _check_search_attributes(
+    tx: Transaction, command: ContinueAsNewWorkflowExecutionCommandAttributes
+) -> None:
+    """The real server's checks of the new run's search attributes: an
+    unknown name or a bad value fails the task, a size over the limits
+    terminates the workflow."""
+    known = search_attributes.for_namespace(tx.ms.namespace_id)
+    fields = children.unaliased(known, command.search_attributes)
+    workflow_type = command.workflow_type.name or tx.ms.workflow_type
+    # The task queue as Go prints the message (prototext, this binary's spacing).
+    task_queue = (
+        f"name:{_go_quote(command.task_queue.name or tx.ms.task_queue)}  kind:TASK_QUEUE_KIND_NORMAL"
+    )
+    children.check_search_attributes(
+        known, command.search_attributes, fields,
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES,
+        lambda message: "invalid SearchAttributes on ContinueAsNewWorkflowExecutionCommand:"
+        f" {message}. WorkflowType={workflow_type} TaskQueue={task_queue}",
+    )
+
+
+def _go_quote(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
 
 
 def _carry(attrs: StartedAttrs, name: str, serialized: bytes) -> None:

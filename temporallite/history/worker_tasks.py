@@ -37,6 +37,7 @@ from temporallite.history.queries import Queries
 from temporallite.history.task_token import TaskToken
 from temporallite.history.timers import TimerKey
 from temporallite.history.transaction import Task, Transaction
+from temporallite.history.transfer import SERVER_IDENTITY
 from temporallite.history.updates import ADMITTED, Updates
 from temporallite.namespaces import Namespace
 from temporallite.visibility import build_ids
@@ -343,12 +344,20 @@ class WorkerTasks:
     async def _fail_for_bad_command(
         self, ns: Namespace, token: TaskToken, error: CommandError, identity: str
     ) -> None:
-        """Fail the task (nothing of the completion is kept) and tell the worker."""
+        """Fail the task (nothing of the completion is kept) and tell the worker.
+        A command the real server answers with termination also terminates
+        the workflow, after the failed task, by the history service."""
         failure = Failure(message=error.message, server_failure_info=ServerFailureInfo())
 
         def transition(tx: Transaction) -> None:
             self._current_workflow_task(tx, token)
-            workflow_task.fail(tx, error.cause, failure, identity)
+            task = tx.ms.workflow_task
+            # The real server only records a first attempt's failure (a
+            # failing retry is dropped), so only a first attempt terminates.
+            terminate = error.terminate and task is not None and task.attempt == 1
+            workflow_task.fail(tx, error.cause, failure, identity, reschedule=not terminate)
+            if terminate:
+                lifecycle.terminate(tx, error.message, None, SERVER_IDENTITY)
 
         await self.engine.update(ns.id, token.workflow_id, token.run_id, transition)
         raise InvalidArgument(error.message)

@@ -1,8 +1,8 @@
 """The BuildIds search attribute the server keeps for each run.
 
-When an unversioned worker completes a workflow task with a build id, the
-real server sets BuildIds to ["unversioned", "unversioned:<build id>"] (the
-latest build id only) and updates the visibility record, so List shows it
+When an unversioned worker completes a workflow task, the real server sets
+BuildIds to ["unversioned", "unversioned:<build id>"] (the latest build id
+only; ["unversioned"] without one) and updates the visibility record, so List shows it
 and `BuildIds = 'unversioned'` finds the run.
 """
 
@@ -28,9 +28,9 @@ def build_ids_value(build_id: str) -> list[str]:
 
 
 def on_workflow_task_completed(tx: Transaction, request: RespondWorkflowTaskCompletedRequest) -> None:
-    """Record the completing worker's build id (unversioned workers only)."""
-    if not request.HasField("worker_version_stamp"):
-        return
+    """Record the completing worker's build id (unversioned workers only; a
+    completion without a version stamp counts as an unversioned worker
+    without build id, as on the real server)."""
     stamp = request.worker_version_stamp
     if stamp.use_versioning:
         return  # worker versioning is not supported: leave BuildIds alone

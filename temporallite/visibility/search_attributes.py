@@ -165,8 +165,13 @@ FIELD_COLUMNS: dict[str, int] = {**PREDEFINED, **PREALLOCATED}
 TEXT_COLUMNS = [name for name, tp in FIELD_COLUMNS.items() if tp == TEXT]
 KEYWORD_LIST_COLUMNS = [name for name, tp in FIELD_COLUMNS.items() if tp == KEYWORD_LIST]
 
-# The real server's default limit.searchAttributesSizeOfValue.
+# The real server's defaults of limit.searchAttributesSizeOfValue (the data
+# of one value) and limit.searchAttributesTotalSize (the serialized
+# SearchAttributes, keyed by field names). Its third limit,
+# limit.searchAttributesNumberOfKeys (100), cannot be reached with SQL
+# visibility: an unknown name fails first, and fewer names than that exist.
 VALUE_SIZE_LIMIT = 2048
+TOTAL_SIZE_LIMIT = 40 * 1024
 
 # KeywordList values are stored joined by this separator, which is also the
 # only separator of the full-text tokenizer that indexes them.
@@ -195,6 +200,17 @@ def all_field_types() -> dict[str, int]:
 
 class SearchAttributeError(ValueError):
     """A search attribute that cannot be written; the message is the real server's."""
+
+
+class UnmappedSearchAttribute(SearchAttributeError):
+    """A name that is neither a system, a predefined attribute nor one of the
+    namespace's aliases (the real server finds it while unaliasing, before
+    any other check)."""
+
+
+class SearchAttributeSizeError(SearchAttributeError):
+    """A value, or all attributes together, over the size limits (a workflow
+    command that breaks them terminates the workflow on the real server)."""
 
 
 # ---- datetimes ------------------------------------------------------------
@@ -475,13 +491,29 @@ class NamespaceSearchAttributes:
             return Attribute(name, name, PREDEFINED[name])
         fld = self.by_alias.get(name)
         if fld is None:
-            raise SearchAttributeError(
-                f"Namespace {self.namespace} has no mapping defined for search attribute {name}"
-            )
+            raise self._unmapped(name)
         return Attribute(name, fld, PREALLOCATED[fld])
 
-    def validate(self, attributes: SearchAttributes) -> None:
-        """Check every attribute can be written with its value."""
+    def _unmapped(self, name: str) -> UnmappedSearchAttribute:
+        return UnmappedSearchAttribute(
+            f"Namespace {self.namespace} has no mapping defined for search attribute {name}"
+        )
+
+    def unaliased(self, attributes: SearchAttributes) -> SearchAttributes:
+        """The attributes keyed by field names, as the real server keeps them
+        (system and predefined names stay as they are). Raises
+        UnmappedSearchAttribute for a name the namespace does not know."""
+        result = SearchAttributes()
+        for name, payload in attributes.indexed_fields.items():
+            fld = name if name in SYSTEM or name in PREDEFINED else self.by_alias.get(name)
+            if fld is None:
+                raise self._unmapped(name)
+            result.indexed_fields[fld].CopyFrom(payload)
+        return result
+
+    def check_values(self, attributes: SearchAttributes) -> None:
+        """Every attribute may be set and its value fits its type
+        (SearchAttributeError otherwise)."""
         for name, payload in attributes.indexed_fields.items():
             attr = self.writable(name)
             if is_null(payload):
@@ -492,12 +524,43 @@ class NamespaceSearchAttributes:
                 raise SearchAttributeError(
                     invalid_value_message(name, attr.value_type, payload)
                 ) from None
+
+    @staticmethod
+    def check_sizes(attributes: SearchAttributes, fields: SearchAttributes) -> None:
+        """The size limits: each value of `attributes`, then the total size of
+        `fields` (the attributes to keep, keyed by field names)."""
         for name, payload in attributes.indexed_fields.items():
             if len(payload.data) > VALUE_SIZE_LIMIT:
-                raise SearchAttributeError(
+                raise SearchAttributeSizeError(
                     f"search attribute {name} value size {len(payload.data)}"
                     f" exceeds size limit {VALUE_SIZE_LIMIT}"
                 )
+        total = fields.ByteSize()
+        if total > TOTAL_SIZE_LIMIT:
+            raise SearchAttributeSizeError(
+                f"total size of search attributes {total} exceeds size limit {TOTAL_SIZE_LIMIT}"
+            )
+
+    def validate(self, attributes: SearchAttributes) -> None:
+        """All checks of a start request, in the real server's order."""
+        fields = self.unaliased(attributes)
+        self.check_values(attributes)
+        self.check_sizes(attributes, fields)
+
+    def merged_fields(self, current: bytes, upserted: SearchAttributes) -> SearchAttributes:
+        """A run's attributes (serialized, keyed by alias) after an upsert,
+        keyed by field names: what the total size limit is checked on."""
+        result = SearchAttributes()
+        if current:
+            for name, payload in SearchAttributes.FromString(current).indexed_fields.items():
+                attr = self.stored(name)
+                result.indexed_fields[attr.field if attr else name].CopyFrom(payload)
+        for name, payload in self.unaliased(upserted).indexed_fields.items():
+            if is_null(payload):
+                result.indexed_fields.pop(name, None)
+            else:
+                result.indexed_fields[name].CopyFrom(payload)
+        return result
 
     def stored(self, name: str) -> Attribute | None:
         """The field a run's attribute is kept in (None: no longer mapped)."""

@@ -14,18 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from temporallite.persistence.store import Store
+from temporallite.visibility import page_token
 from temporallite.visibility import search_attributes as sa
 from temporallite.visibility.filter import Filter
+from temporallite.visibility.page_token import RUNNING_TOKEN_TIME
 from temporallite.visibility.rows import RUNNING_CLOSE_ORDER
 
 # The real server's maximum (and default) page size (frontend.visibilityMaxPageSize).
 MAX_PAGE_SIZE = 1000
-# The close time a running run's page token carries ("9999-12-31T23:59:59Z").
-_RUNNING_TOKEN_TIME = "9999-12-31T23:59:59Z"
-
-
-class BadPageToken(ValueError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -36,7 +32,7 @@ class PageToken:
 
     def encode(self) -> bytes:
         close = (
-            _RUNNING_TOKEN_TIME
+            RUNNING_TOKEN_TIME
             if self.close_order == RUNNING_CLOSE_ORDER
             else sa.format_rfc3339(self.close_order)
         )
@@ -47,20 +43,21 @@ class PageToken:
         ).encode()
 
     @classmethod
-    def decode(cls, raw: bytes) -> PageToken:
-        try:
-            data = json.loads(raw)
-            close_text, start_text, run_id = data["CloseTime"], data["StartTime"], data["RunID"]
-            close = (
-                RUNNING_CLOSE_ORDER
-                if close_text == _RUNNING_TOKEN_TIME
-                else sa.parse_rfc3339(close_text)
-            )
-            if not isinstance(run_id, str):
-                raise ValueError(run_id)
-            return cls(close, sa.parse_rfc3339(start_text), run_id)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise BadPageToken(str(exc)) from None
+    def decode(cls, raw: bytes) -> PageToken | None:
+        """None for a `null` token; BadPageToken (Go's error) as the real server fails."""
+        token = page_token.decode(raw)
+        if token is None:
+            return None
+        close = token.close_time
+        if close == sa.parse_rfc3339(RUNNING_TOKEN_TIME):
+            close = RUNNING_CLOSE_ORDER
+        return cls(_clamp(close), _clamp(token.start_time), token.run_id)
+
+
+def _clamp(nanos: int) -> int:
+    """Times out of SQLite's integers (Go's zero time: a token without the
+    field) sort before or after every row."""
+    return min(max(nanos, -(2**63)), 2**63 - 1)
 
 
 def page_size(requested: int) -> int:
@@ -80,8 +77,8 @@ async def list_executions(
     """A page of serialized WorkflowExecutionInfo and the next page token
     (empty when the page is not full)."""
     where, params = _where(namespace_id, flt)
-    if token:
-        after = PageToken.decode(token)
+    after = PageToken.decode(token) if token else None
+    if after is not None:
         where += (
             " AND (close_order < ? OR (close_order = ? AND (start_time < ?"
             " OR (start_time = ? AND run_id > ?))))"

@@ -10,6 +10,7 @@ fresh task queue nobody polls.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -1368,3 +1369,146 @@ async def test_visibility_unknown_search_attribute(client: Client) -> None:
         RPCStatusCode.INVALID_ARGUMENT,
         "invalid query: invalid search attribute: NoSuchAttr",
     )
+
+
+# --------------------------------------------------------------------------
+# search attributes on start and signal-with-start (limits: 2048 bytes of
+# data per value, 40960 bytes for all attributes, keyed by field names)
+
+SA_KEYWORD, SA_INT = "BadInputKeyword", "BadInputInt"
+
+
+@pytest.fixture
+async def sa_client(client: Client) -> Client:
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=NS,
+            search_attributes={
+                SA_KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+                SA_INT: IndexedValueType.INDEXED_VALUE_TYPE_INT,
+            },
+        )
+    )
+    return client
+
+
+def _sa_payload(value: Any, pad: int = 0) -> Payload:
+    """A JSON search attribute value; `pad` bytes of extra metadata count in
+    the total size only."""
+    metadata = {"encoding": b"json/plain"}
+    if pad:
+        metadata["pad"] = b"z" * pad
+    return Payload(metadata=metadata, data=json.dumps(value).encode())
+
+
+def _sa_total(pad: int) -> int:
+    """The total size the server computes for {SA_KEYWORD: "x" padded}: the
+    attribute keyed by its field (Keyword01 … Keyword10, all 9 characters)."""
+    from temporalio.api.common.v1 import SearchAttributes
+
+    return SearchAttributes(indexed_fields={"Keyword01": _sa_payload("x", pad)}).ByteSize()
+
+
+SA_CASES = [
+    ({"NoSuchAttribute": _sa_payload("x")},
+     f"Namespace {NS} has no mapping defined for search attribute NoSuchAttribute"),
+    ({"WorkflowId": _sa_payload("x")}, "WorkflowId attribute can't be set in SearchAttributes"),
+    ({"TemporalWorkerDeployment": _sa_payload("x")},
+     "TemporalWorkerDeployment attribute can't be set in SearchAttributes"),
+    ({SA_INT: _sa_payload("abc")}, f"invalid value for search attribute {SA_INT} of type Int: abc"),
+    ({SA_KEYWORD: _sa_payload(5)}, f"invalid value for search attribute {SA_KEYWORD} of type Keyword: 5"),
+    ({SA_KEYWORD: _sa_payload("x" * 2047)},
+     f"search attribute {SA_KEYWORD} value size 2049 exceeds size limit 2048"),
+    # a wrong value is reported before a size
+    ({SA_INT: _sa_payload("x" * 3000)}, None),
+    ({SA_KEYWORD: _sa_payload("x", pad=41000)},
+     f"total size of search attributes {_sa_total(41000)} exceeds size limit 40960"),
+]
+
+
+@pytest.mark.parametrize("rpc", ["start", "signal_with_start"])
+@pytest.mark.parametrize(("fields", "message"), SA_CASES)
+async def test_bad_search_attributes_on_start(
+    sa_client: Client, rpc: str, fields: dict[str, Payload], message: str | None
+) -> None:
+    from temporalio.api.common.v1 import SearchAttributes
+
+    attrs = SearchAttributes(indexed_fields=fields)
+    call: Awaitable[Any]
+    if rpc == "start":
+        call = sa_client.workflow_service.start_workflow_execution(_start_req(search_attributes=attrs))
+    else:
+        call = sa_client.workflow_service.signal_with_start_workflow_execution(
+            ws.SignalWithStartWorkflowExecutionRequest(
+                namespace=NS, workflow_id=_wid(), workflow_type=WorkflowType(name="W"),
+                task_queue=TaskQueue(name=f"tq-{uuid.uuid4()}"), signal_name="sig",
+                request_id=str(uuid.uuid4()), search_attributes=attrs,
+            )
+        )
+    err = await _expect(call, RPCStatusCode.INVALID_ARGUMENT, message)
+    if message is None:
+        assert err.message.startswith(f"invalid value for search attribute {SA_INT} of type Int: xxx")
+
+
+async def test_search_attribute_limits_are_inclusive(sa_client: Client) -> None:
+    from temporalio.api.common.v1 import SearchAttributes
+
+    pad = 41000
+    while _sa_total(pad) > 40960:
+        pad -= 1
+    for fields in ({SA_KEYWORD: _sa_payload("x" * 2046)}, {SA_KEYWORD: _sa_payload("x", pad)}):
+        wid, _ = await _start(sa_client, search_attributes=SearchAttributes(indexed_fields=fields))
+        await _terminate(sa_client, wid)
+
+
+# --------------------------------------------------------------------------
+# visibility page tokens: the real server decodes them with Go's JSON into
+# {CloseTime, StartTime time.Time; RunID string} and masks the Go error
+
+
+def _masked(hash_: str) -> str:
+    return f"something went wrong, please retry ({hash_})"
+
+
+PAGE_TOKENS = [
+    (b"garbage", "93f7a459"),  # invalid character 'g' looking for beginning of value
+    (b"\x00\x01", "80d126c6"),
+    (b"[]", "611a0010"),  # cannot unmarshal array into ... sqlplugin.VisibilityPageToken
+    (b"tru", "c412c271"),  # invalid character ' ' in literal true (expecting 'e')
+    (b'{"CloseTime":"x"}', "9b2e472b"),  # parsing time "x" as ...
+    (b'{"RunID":5}', "a99b5d88"),
+]
+
+
+@pytest.mark.parametrize("rpc", ["list", "scan", "list_open", "list_closed"])
+@pytest.mark.parametrize(("token", "hash_"), PAGE_TOKENS)
+async def test_visibility_bad_page_token(client: Client, rpc: str, token: bytes, hash_: str) -> None:
+    svc = client.workflow_service
+    calls: dict[str, Callable[[], Awaitable[Any]]] = {
+        "list": lambda: svc.list_workflow_executions(
+            ws.ListWorkflowExecutionsRequest(namespace=NS, next_page_token=token)
+        ),
+        "scan": lambda: svc.scan_workflow_executions(
+            ws.ScanWorkflowExecutionsRequest(namespace=NS, next_page_token=token)
+        ),
+        "list_open": lambda: svc.list_open_workflow_executions(
+            ws.ListOpenWorkflowExecutionsRequest(namespace=NS, next_page_token=token)
+        ),
+        "list_closed": lambda: svc.list_closed_workflow_executions(
+            ws.ListClosedWorkflowExecutionsRequest(namespace=NS, next_page_token=token)
+        ),
+    }
+    await _expect(calls[rpc](), RPCStatusCode.UNKNOWN, _masked(hash_))
+
+
+@pytest.mark.parametrize("token", [b"null", b"{}", b'{"runid":"x","StartTime":null}'])
+async def test_visibility_page_token_go_decodes(client: Client, token: bytes) -> None:
+    """`null` is no token (the first page); an object may lack fields."""
+    wid, _ = await _start(client)
+    req = ws.ListWorkflowExecutionsRequest(namespace=NS, page_size=1, next_page_token=token)
+    resp = await client.workflow_service.list_workflow_executions(req)
+    assert len(resp.executions) == (1 if token == b"null" else 0)
+    await _terminate(client, wid)

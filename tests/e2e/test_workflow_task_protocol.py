@@ -5,6 +5,7 @@ long polls. Checked against the real dev server with TEMPORAL_TEST_TARGET."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
 import pytest
@@ -12,9 +13,12 @@ from google.protobuf.duration_pb2 import Duration
 from temporalio.api.command.v1 import (
     Command,
     CompleteWorkflowExecutionCommandAttributes,
+    ContinueAsNewWorkflowExecutionCommandAttributes,
+    StartChildWorkflowExecutionCommandAttributes,
     StartTimerCommandAttributes,
+    UpsertWorkflowSearchAttributesCommandAttributes,
 )
-from temporalio.api.common.v1 import WorkflowExecution, WorkflowType
+from temporalio.api.common.v1 import Payload, SearchAttributes, WorkflowExecution, WorkflowType
 from temporalio.api.enums.v1 import (
     CommandType,
     EventType,
@@ -391,3 +395,190 @@ async def test_eager_activity_starts_in_the_completion(client: Client, task_queu
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
     ]
     assert [e.activity_task_started_event_attributes.identity for e in started] == ["manual-worker"]
+
+
+# ---------------------------------------------------------------------------
+# search attributes on commands: an unknown name or a bad value fails the
+# task (BadSearchAttributes); a size over the limits (2048 bytes per value,
+# 40960 for all, keyed by field names) terminates the workflow
+
+SA_KEYWORD, SA_INT = "ProtoKeyword", "ProtoInt"
+
+
+@pytest.fixture
+async def sa_client(client: Client) -> Client:
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=NS,
+            search_attributes={
+                SA_KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+                SA_INT: IndexedValueType.INDEXED_VALUE_TYPE_INT,
+            },
+        )
+    )
+    return client
+
+
+def _sa(name: str, value: object, pad: int = 0) -> SearchAttributes:
+    metadata = {"encoding": b"json/plain"}
+    if pad:
+        metadata["pad"] = b"z" * pad  # counts in the total size only
+    return SearchAttributes(
+        indexed_fields={name: Payload(metadata=metadata, data=json.dumps(value).encode())}
+    )
+
+
+def _sa_command(kind: str, attrs: SearchAttributes, child_id: str) -> Command:
+    if kind == "child":
+        return Command(
+            command_type=CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION,
+            start_child_workflow_execution_command_attributes=StartChildWorkflowExecutionCommandAttributes(
+                workflow_id=child_id, workflow_type=WorkflowType(name="Child"), search_attributes=attrs
+            ),
+        )
+    if kind == "continue_as_new":
+        return Command(
+            command_type=CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+            continue_as_new_workflow_execution_command_attributes=ContinueAsNewWorkflowExecutionCommandAttributes(
+                workflow_type=WorkflowType(name="Manual"), search_attributes=attrs
+            ),
+        )
+    return Command(
+        command_type=CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+        upsert_workflow_search_attributes_command_attributes=UpsertWorkflowSearchAttributesCommandAttributes(
+            search_attributes=attrs
+        ),
+    )
+
+
+SA_KINDS = ["child", "continue_as_new", "upsert"]
+SIZE_CAUSE = {
+    "child": WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES,
+    "continue_as_new": WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES,
+    "upsert": WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES,
+}
+
+
+async def _complete_with_bad_sa(
+    client: Client, kind: str, attrs: SearchAttributes, start_attrs: SearchAttributes | None = None
+) -> tuple[str, str, str, list]:
+    """Start, poll and complete with the command; (message the worker got,
+    child id, task queue, the events after the task started)."""
+    task_queue, child_id = f"tq-{uuid.uuid4()}", f"child-{uuid.uuid4()}"
+    workflow_id = f"proto-{uuid.uuid4()}"
+    await client.workflow_service.start_workflow_execution(
+        ws.StartWorkflowExecutionRequest(
+            namespace=NS, workflow_id=workflow_id, workflow_type=WorkflowType(name="Manual"),
+            task_queue=TaskQueue(name=task_queue), request_id=str(uuid.uuid4()),
+            search_attributes=start_attrs,
+        )
+    )
+    task = await poll(client, task_queue)
+    with pytest.raises(RPCError) as info:
+        await complete(client, task.task_token, _sa_command(kind, attrs, child_id))
+    assert info.value.status == RPCStatusCode.INVALID_ARGUMENT
+    history = await client.workflow_service.get_workflow_execution_history(
+        ws.GetWorkflowExecutionHistoryRequest(
+            namespace=NS, execution=WorkflowExecution(workflow_id=workflow_id)
+        )
+    )
+    events = list(history.history.events)[3:]
+    if events[-1].event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
+        await client.workflow_service.terminate_workflow_execution(
+            ws.TerminateWorkflowExecutionRequest(
+                namespace=NS, workflow_execution=WorkflowExecution(workflow_id=workflow_id)
+            )
+        )
+    return info.value.message, child_id, task_queue, events
+
+
+def _wrapped(kind: str, message: str, child_id: str, task_queue: str) -> str:
+    if kind == "child":
+        return (
+            f"invalid SearchAttributes on StartChildWorkflowCommand: {message}."
+            f" WorkflowId={child_id} WorkflowType=Child Namespace={NS}"
+        )
+    if kind == "continue_as_new":
+        return (
+            f"invalid SearchAttributes on ContinueAsNewWorkflowExecutionCommand: {message}."
+            f' WorkflowType=Manual TaskQueue=name:"{task_queue}"  kind:TASK_QUEUE_KIND_NORMAL'
+        )
+    return message
+
+
+@pytest.mark.parametrize("kind", SA_KINDS)
+@pytest.mark.parametrize(
+    ("attrs", "message", "wrapped"),
+    [
+        (_sa("NoSuchAttribute", "x"),
+         f"Namespace {NS} has no mapping defined for search attribute NoSuchAttribute", False),
+        (_sa("WorkflowId", "x"), "WorkflowId attribute can't be set in SearchAttributes", True),
+        (_sa(SA_INT, "abc"), f"invalid value for search attribute {SA_INT} of type Int: abc", True),
+    ],
+)
+async def test_bad_search_attributes_fail_the_workflow_task(
+    sa_client: Client, kind: str, attrs: SearchAttributes, message: str, wrapped: bool
+) -> None:
+    got, child_id, task_queue, events = await _complete_with_bad_sa(sa_client, kind, attrs)
+    expected = "BadSearchAttributes: " + (
+        _wrapped(kind, message, child_id, task_queue) if wrapped else message
+    )
+    assert got == expected
+    assert [e.event_type for e in events] == [
+        EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED
+    ]
+    failed = events[0].workflow_task_failed_event_attributes
+    assert failed.cause == WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES
+    assert failed.failure.message == expected
+
+
+@pytest.mark.parametrize("kind", SA_KINDS)
+@pytest.mark.parametrize(
+    ("attrs", "message"),
+    [
+        (_sa(SA_KEYWORD, "x" * 2047),
+         f"search attribute {SA_KEYWORD} value size 2049 exceeds size limit 2048"),
+        (_sa(SA_KEYWORD, "x", pad=41000), None),
+    ],
+)
+async def test_search_attributes_over_the_size_limits_terminate(
+    sa_client: Client, kind: str, attrs: SearchAttributes, message: str | None
+) -> None:
+    got, _, _, events = await _complete_with_bad_sa(sa_client, kind, attrs)
+    if message is None:
+        fields = _sa("Keyword01", "x", 41000)  # keyed by its field (Keyword01…10)
+        if kind == "upsert":
+            # the run's attributes after the upsert: with the BuildIds the
+            # server set when the task completed
+            fields.indexed_fields["BuildIds"].CopyFrom(
+                Payload(metadata={"encoding": b"json/plain", "type": b"KeywordList"},
+                        data=b'["unversioned"]')
+            )
+        total = fields.ByteSize()
+        message = f"total size of search attributes {total} exceeds size limit 40960"
+    cause = SIZE_CAUSE[kind]
+    expected = _cause_text(cause) + ": " + message
+    assert got == expected
+    assert [e.event_type for e in events] == [
+        EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED
+    ]
+    assert events[0].workflow_task_failed_event_attributes.cause == cause
+    terminated = events[1].workflow_execution_terminated_event_attributes
+    assert (terminated.reason, terminated.identity) == (expected, "history-service")
+
+
+def _cause_text(cause: int) -> str:
+    name = WorkflowTaskFailedCause.Name(cause).removeprefix("WORKFLOW_TASK_FAILED_CAUSE_")  # type: ignore[arg-type]
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+async def test_upsert_total_size_counts_the_attributes_already_set(sa_client: Client) -> None:
+    half = 21000
+    got, _, _, events = await _complete_with_bad_sa(
+        sa_client, "upsert", _sa(SA_INT, 5, pad=half), start_attrs=_sa(SA_KEYWORD, "x", pad=half)
+    )
+    assert got.startswith("BadSearchAttributes: total size of search attributes ")
+    assert events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED
