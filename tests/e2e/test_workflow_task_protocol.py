@@ -257,6 +257,19 @@ async def test_long_poll_for_new_events(client: Client, task_queue: str) -> None
     assert types(events) == ["WORKFLOW_TASK_STARTED"]
 
 
+async def wait_for_poller(client: Client, queue: TaskQueue) -> None:
+    """Until the server has seen a poll on the queue (a poll task may take a
+    while to reach it on a loaded machine)."""
+    for _ in range(250):
+        response = await client.workflow_service.describe_task_queue(
+            ws.DescribeTaskQueueRequest(namespace=NS, task_queue=queue)
+        )
+        if response.pollers:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no poller seen on {queue.name}")
+
+
 async def test_sticky_schedule_to_start_timeout_falls_back_to_normal_queue(
     client: Client, task_queue: str
 ) -> None:
@@ -284,7 +297,7 @@ async def test_sticky_schedule_to_start_timeout_falls_back_to_normal_queue(
             )
         )
     )
-    await asyncio.sleep(0.3)
+    await wait_for_poller(client, TaskQueue(name=sticky, kind=TaskQueueKind.TASK_QUEUE_KIND_STICKY))
     sticky_poll.cancel()
     await client.workflow_service.signal_workflow_execution(
         ws.SignalWorkflowExecutionRequest(
