@@ -417,6 +417,8 @@ def start_dev(
 
 def _apply_dynamic_config(config: ServerConfig, values: tuple[str, ...]) -> None:
     """The dynamic config keys temporallite knows; others are accepted and ignored."""
+    from temporallite.config import LIMIT_KEYS
+
     for item in values:
         key, sep, value = item.partition("=")
         value = value.strip().strip('"').lower()
@@ -434,6 +436,12 @@ def _apply_dynamic_config(config: ServerConfig, values: tuple[str, ...]) -> None
             if not value.isdigit():
                 _fail(f"invalid --dynamic-config-value {item!r}: expected a number")
             config.max_skips_per_session = int(value)
+        elif key in LIMIT_KEYS:
+            try:
+                number = int(value)
+            except ValueError:
+                _fail(f"invalid --dynamic-config-value {item!r}: expected a number")
+            setattr(config.limits, LIMIT_KEYS[key], number)
 
 
 @main.command("test-server", hidden=True)

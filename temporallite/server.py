@@ -47,7 +47,7 @@ class TemporalLiteServer:
             await register_search_attributes(namespaces, self.config)
             matching = self._matching = Matching()
             clock = VirtualClock() if self.config.time_skipping else Clock()
-            engine = self._engine = HistoryEngine(store, matching, clock)
+            engine = self._engine = HistoryEngine(store, matching, clock, self.config.limits)
             workflow_service = WorkflowService(
                 namespaces, engine, self.config.workflow_time_skipping, self.config.max_skips_per_session,
                 self.config.activity_eager_execution,

@@ -75,6 +75,9 @@ def schedule(
     else:
         raise CommandError(bad, "A valid StartToClose or ScheduleToCloseTimeout is not set on command.")
     heartbeat = min(heartbeat, start_to_close)
+    from temporallite.history import limits
+
+    limits.check_pending(ms, tx.limits, "activity")
     policy = retry.from_proto(attrs.retry_policy)
     task_queue = attrs.task_queue.name or ms.task_queue
     event = tx.add(

@@ -13,7 +13,7 @@ from temporalio.api.enums.v1 import WorkflowTaskFailedCause as Cause
 from temporalio.api.taskqueue.v1 import TaskQueue
 
 from temporallite.clock import duration_seconds, to_duration
-from temporallite.history import workflow_time_skipping
+from temporallite.history import limits, workflow_time_skipping
 from temporallite.history.activity import CommandError
 from temporallite.history.mutable_state import ChildInfo, ExternalRequest
 from temporallite.history.run_start import DEFAULT_WORKFLOW_TASK_TIMEOUT
@@ -82,6 +82,7 @@ def start_child(tx: Transaction, command: Command, completed_event_id: int) -> N
         lambda message: f"invalid SearchAttributes on StartChildWorkflowCommand: {message}."
         f" WorkflowId={attrs.workflow_id} WorkflowType={attrs.workflow_type.name} Namespace={namespace}",
     )
+    limits.check_pending(tx.ms, tx.limits, "child")
     policy = attrs.parent_close_policy or ParentClosePolicy.PARENT_CLOSE_POLICY_TERMINATE
     event = tx.add(
         ET.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
@@ -129,6 +130,7 @@ def signal_external(tx: Transaction, command: Command, completed_event_id: int) 
     if not attrs.signal_name:
         raise CommandError(bad, "SignalName is not set on command.")
     namespace, namespace_id = _namespace(tx, attrs.namespace, bad)
+    limits.check_pending(tx.ms, tx.limits, "signal")
     event = tx.add(
         ET.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
         workflow_task_completed_event_id=completed_event_id,
@@ -155,6 +157,7 @@ def cancel_external(tx: Transaction, command: Command, completed_event_id: int) 
     if not attrs.workflow_id:
         raise CommandError(bad, "WorkflowId is not set on command.")
     namespace, namespace_id = _namespace(tx, attrs.namespace, bad)
+    limits.check_pending(tx.ms, tx.limits, "cancel")
     event = tx.add(
         ET.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
         workflow_task_completed_event_id=completed_event_id,

@@ -43,7 +43,7 @@ def _start_next(tx: Transaction, run_id: str, attrs: StartedAttrs) -> None:
         ms.namespace_id, ms.namespace, run_id, attrs, str(uuid.uuid4()), tx.now
     )
     new_ms.parent = ms.parent
-    new_tx = Transaction(new_ms, tx.now)
+    new_tx = Transaction(new_ms, tx.now, limits=tx.limits)
     lifecycle.start(new_tx, attrs)
     tx.new_run = new_tx
 

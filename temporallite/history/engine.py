@@ -13,8 +13,9 @@ from typing import Any, TypeVar
 from temporalio.api.history.v1 import History, HistoryEvent
 
 from temporallite.clock import Clock
+from temporallite.config import ExecutionLimits
 from temporallite.errors import NotFound, workflow_not_found
-from temporallite.history import activity, workflow_task, workflow_time_skipping
+from temporallite.history import activity, lifecycle, limits, workflow_task, workflow_time_skipping
 from temporallite.history.history_cache import HistoryCache
 from temporallite.history.mutable_state import MutableState
 from temporallite.history.timers import TimerKey, TimerQueue
@@ -35,10 +36,13 @@ class Unchanged(Exception):
 
 
 class HistoryEngine:
-    def __init__(self, store: Store, matching: Matching, clock: Clock) -> None:
+    def __init__(
+        self, store: Store, matching: Matching, clock: Clock, execution_limits: ExecutionLimits | None = None
+    ) -> None:
         self.store = store
         self.matching = matching
         self.clock = clock
+        self.limits = execution_limits or ExecutionLimits()
         self.timers = TimerQueue(clock, self._on_timer)
         self._states: dict[str, MutableState] = {}  # run id → open run's state
         # Runs that just closed: their result and describe are read right after.
@@ -148,7 +152,7 @@ class HistoryEngine:
             tx = self.transaction(ms)
             try:
                 result = transition(tx)
-                await self.commit(tx)
+                await self.commit_active(tx)
             except Unchanged:
                 raise  # nothing was touched: the cached state stays valid
             except BaseException:
@@ -160,8 +164,34 @@ class HistoryEngine:
     def transaction(self, ms: MutableState) -> Transaction:
         # A run's own clock: virtual when per-workflow time skipping skipped.
         return Transaction(
-            ms, self.clock.now() + ms.skipped_duration, lookup_namespace_id=self.namespace_lookup
+            ms, self.clock.now() + ms.skipped_duration, lookup_namespace_id=self.namespace_lookup,
+            limits=self.limits,
         )
+
+    async def commit_active(self, tx: Transaction) -> None:
+        """Commit a transition of an existing run, enforcing the history
+        limits as the real server does: past one, the transition is dropped
+        and the run terminated instead (the caller holds the run's lock)."""
+        if tx.new_run is None:
+            reason = limits.history_limit_exceeded(tx.ms, self.limits)
+            if reason is not None:
+                await self._force_terminate(tx.ms, reason)
+                raise limits.HistoryLimitExceeded(reason)
+        await self.commit(tx)
+
+    async def _force_terminate(self, changed: MutableState, reason: str) -> None:
+        self.forget(changed.run_id)  # drop the transition: back to the DB's state
+        ms = await self.load(changed.namespace_id, changed.workflow_id, changed.run_id)
+        if not ms.is_open:
+            return
+        tx = self.transaction(ms)
+        try:
+            workflow_task.fail_in_flight_for_close(tx, limits.SERVER_IDENTITY)
+            lifecycle.terminate(tx, reason, None, limits.SERVER_IDENTITY)
+            await self.commit(tx)
+        except BaseException:
+            self.forget(ms.run_id)
+            raise
 
     async def commit(self, tx: Transaction, batch: WriteBatch | None = None) -> None:
         """Persist the transaction (and the run it started, if any) in one
@@ -337,7 +367,7 @@ class HistoryEngine:
 
         try:
             await self.update(key.namespace_id, key.workflow_id, key.run_id, transition)
-        except NotFound:
+        except (NotFound, limits.HistoryLimitExceeded):
             pass
 
 

@@ -35,7 +35,7 @@ from temporallite.errors import (
     NotFound,
     WorkflowAlreadyStarted,
 )
-from temporallite.history import lifecycle, run_start, workflow_task, workflow_time_skipping
+from temporallite.history import lifecycle, limits, run_start, workflow_task, workflow_time_skipping
 from temporallite.history.engine import HistoryEngine
 from temporallite.history.mutable_state import MutableState, ParentInfo
 from temporallite.history.payloads import json_payload
@@ -119,7 +119,7 @@ class Executions:
             ms.parent = parent
             if parent is not None:
                 workflow_time_skipping.shift_to_virtual_time(ms)
-            tx = Transaction(ms, now + ms.skipped_duration)
+            tx = Transaction(ms, now + ms.skipped_duration, limits=engine.limits)
             lifecycle.start(tx, attrs, signal)
             # The started event carries the wall-clock time of the start (a
             # child's later events are in its inherited virtual time).
@@ -167,9 +167,14 @@ class Executions:
                 policy = Conflict.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
             if policy == Conflict.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
                 if signal is not None:
+                    limits.check_signal(current, self.engine.limits)
                     tx = self.engine.transaction(current)
-                    lifecycle.signal(tx, signal)
-                    await self.engine.commit(tx)
+                    try:
+                        lifecycle.signal(tx, signal)
+                        await self.engine.commit_active(tx)
+                    except BaseException:
+                        self.engine.forget(current.run_id)
+                        raise
                 return current.run_id, False, current.status
             if policy == Conflict.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
                 tx = self.engine.transaction(current)
@@ -218,6 +223,7 @@ class Executions:
             _require_open(tx.ms)
             if sig.request_id and sig.request_id in tx.ms.signal_request_ids:
                 return
+            limits.check_signal(tx.ms, tx.limits)
             if sig.request_id:
                 tx.ms.signal_request_ids.append(sig.request_id)
                 # Dedupe covers client retries, which come soon after the first

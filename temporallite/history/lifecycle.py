@@ -70,6 +70,7 @@ def signal(tx: Transaction, sig: Signal) -> None:
 
 
 def _add_signaled(tx: Transaction, sig: Signal) -> None:
+    tx.ms.signal_count += 1
     tx.add_or_buffer(
         ET.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
         signal_name=sig.name,

@@ -183,6 +183,8 @@ class MutableState:
     cancel_requested: bool = False
     cancel_request_id: str = ""
     signal_request_ids: list[str] = field(default_factory=list)
+    # Signals this run took (history.maximumSignalsPerExecution counts them).
+    signal_count: int = 0
     memo: bytes = b""  # serialized Memo
     search_attributes: bytes = b""  # serialized SearchAttributes
     retry_policy: RetryPolicy | None = None

@@ -61,7 +61,7 @@ async def reset(
         new_ms.start_request_id = request.request_id or str(uuid.uuid4())
         new_ms.parent = base.parent
         new_ms.first_run_id = base.first_run_id
-        new_tx = Transaction(new_ms, now)
+        new_tx = Transaction(new_ms, now, limits=engine.limits)
         new_ms.next_event_id = 1
         for event in prefix:
             copy = HistoryEvent()

@@ -16,6 +16,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 
 from temporallite.clock import to_timestamp
+from temporallite.config import ExecutionLimits
 from temporallite.history.mutable_state import MutableState
 
 # Buffered completions are written after the other buffered events.
@@ -93,6 +94,8 @@ class Transaction:
     # The run this transition starts (continue-as-new, retry, cron), written
     # in the same SQLite transaction.
     new_run: Transaction | None = None
+    # The server's per-execution limits (history/limits.py).
+    limits: ExecutionLimits = field(default_factory=ExecutionLimits)
 
     def new_event(self, event_type: int, **attrs: Any) -> HistoryEvent:
         event = HistoryEvent(event_type=event_type)  # type: ignore[arg-type]

@@ -27,6 +27,7 @@ from temporallite.errors import NotFound, ServiceError, WorkflowAlreadyStarted
 from temporallite.history import lifecycle, run_start
 from temporallite.history.engine import HistoryEngine
 from temporallite.history.executions import Executions, StartOptions
+from temporallite.history.limits import HistoryLimitExceeded, SignalLimitExceeded
 from temporallite.history.mutable_state import (
     ChildInfo,
     ExecutionRef,
@@ -39,6 +40,12 @@ from temporallite.namespaces import NamespaceRegistry
 log = logging.getLogger("temporallite.transfer")
 ET = EventType
 SERVER_IDENTITY = "history-service"
+_NOT_FOUND = (
+    SignalExternalWorkflowExecutionFailedCause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND
+)
+_SIGNAL_COUNT_LIMIT_EXCEEDED = (
+    SignalExternalWorkflowExecutionFailedCause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_SIGNAL_COUNT_LIMIT_EXCEEDED
+)
 
 CHILD_CLOSE_EVENTS = {
     ET.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: (
@@ -81,7 +88,7 @@ class TransferExecutor:
     async def _update(self, ref: ExecutionRef | MutableState, transition: Any) -> None:
         try:
             await self.engine.update(ref.namespace_id, ref.workflow_id, ref.run_id, transition)
-        except NotFound:
+        except (NotFound, HistoryLimitExceeded):
             pass
 
     # ---- after a restart --------------------------------------------------
@@ -253,7 +260,7 @@ class TransferExecutor:
         init = HistoryEvent.FromString(
             request.initiated_event
         ).signal_external_workflow_execution_initiated_event_attributes
-        delivered = await self._deliver(
+        failed_cause = await self._deliver(
             init.namespace_id,
             lambda ns: self.executions.signal(
                 ns,
@@ -279,13 +286,11 @@ class TransferExecutor:
                 initiated_event_id=initiated_event_id,
                 control=init.control,
             )
-            if delivered:
+            if failed_cause is None:
                 tx.add_or_buffer(ET.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED, **common)
             else:
                 tx.add_or_buffer(
-                    ET.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
-                    cause=SignalExternalWorkflowExecutionFailedCause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
-                    **common,
+                    ET.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED, cause=failed_cause, **common
                 )
             tx.needs_workflow_task = True
 
@@ -298,7 +303,7 @@ class TransferExecutor:
         init = HistoryEvent.FromString(
             request.initiated_event
         ).request_cancel_external_workflow_execution_initiated_event_attributes
-        delivered = await self._deliver(
+        failed_cause = await self._deliver(
             init.namespace_id,
             lambda ns: self.executions.request_cancel(
                 ns,
@@ -314,7 +319,7 @@ class TransferExecutor:
         def record(tx: Transaction) -> None:
             if not tx.ms.is_open or tx.ms.external_requests.pop(initiated_event_id, None) is None:
                 return
-            if delivered:
+            if failed_cause is None:
                 tx.add_or_buffer(
                     ET.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
                     initiated_event_id=initiated_event_id,
@@ -337,15 +342,19 @@ class TransferExecutor:
 
         await self._update(source, record)
 
-    async def _deliver(self, namespace_id: str, send: Any) -> bool:
+    async def _deliver(self, namespace_id: str, send: Any) -> int | None:
+        """Send to the target; None when delivered, else why not (a
+        SignalExternalWorkflowExecutionFailedCause)."""
         ns = self.namespaces.by_id(namespace_id)
         if ns is None:
-            return False
+            return _NOT_FOUND
         try:
             await send(ns)
-        except NotFound:
-            return False
-        return True
+        except SignalLimitExceeded:
+            return _SIGNAL_COUNT_LIMIT_EXCEEDED
+        except (NotFound, HistoryLimitExceeded):  # the target is gone (or just terminated)
+            return _NOT_FOUND
+        return None
 
 
 def _record_child_started(tx: Transaction, info: ChildInfo, run_id: str, header: Any) -> None:

@@ -32,6 +32,7 @@ from temporallite.history import (
 from temporallite.history.activity import CommandError
 from temporallite.history.engine import HistoryEngine, Unchanged, awaiting_first_workflow_task
 from temporallite.history.executions import HISTORY_PAGE_SIZE, history_token
+from temporallite.history.limits import HistoryLimitExceeded
 from temporallite.history.mutable_state import ActivityInfo, MutableState
 from temporallite.history.queries import Queries
 from temporallite.history.task_token import TaskToken
@@ -113,7 +114,7 @@ class WorkerTasks:
 
         try:
             ms = await self.engine.update(task.namespace_id, task.workflow_id, task.run_id, transition)
-        except (_Stale, NotFound):
+        except (_Stale, NotFound, HistoryLimitExceeded):  # the last: the run was just terminated
             return None
         assert ms is not None and ms.workflow_task is not None
         return await self._workflow_task_response(ms, polled_queue)
@@ -410,7 +411,7 @@ class WorkerTasks:
             ms, info = await self.engine.update(
                 task.namespace_id, task.workflow_id, task.run_id, transition
             )
-        except (_Stale, NotFound):
+        except (_Stale, NotFound, HistoryLimitExceeded):
             return None
         return _activity_task_response(ns, ms, info)
 

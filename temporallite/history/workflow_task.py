@@ -15,6 +15,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.taskqueue.v1 import TaskQueue
 
 from temporallite.clock import to_duration, to_timestamp
+from temporallite.history import limits
 from temporallite.history.mutable_state import MutableState, WorkflowTaskInfo
 from temporallite.history.transaction import Task, Transaction
 
@@ -85,11 +86,13 @@ def record_started(tx: Transaction, identity: str, request_id: str) -> WorkflowT
         tx.add(ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, **_scheduled_attrs(ms, task))
         task.attempt = 1
         task.speculative = False
+    reasons = limits.suggest_continue_as_new(ms, tx.limits)
     started_attrs = {
         "identity": identity,
         "request_id": request_id,
         "history_size_bytes": ms.history_size_bytes,
-        "suggest_continue_as_new": should_continue_as_new(ms),
+        "suggest_continue_as_new": bool(reasons),
+        "suggest_continue_as_new_reasons": reasons,
     }
     task.started_time = tx.now
     task.identity = identity
@@ -115,18 +118,6 @@ def record_started(tx: Transaction, identity: str, request_id: str) -> WorkflowT
         task.started_event_id = started.event_id
     task.schedule_to_start_deadline = 0.0
     return task
-
-
-# The real server's defaults (limit.historyCount/historySize.suggestContinueAsNew).
-SUGGEST_CONTINUE_AS_NEW_EVENTS = 4 * 1024
-SUGGEST_CONTINUE_AS_NEW_BYTES = 4 * 1024 * 1024
-
-
-def should_continue_as_new(ms: MutableState) -> bool:
-    return (
-        ms.next_event_id - 1 >= SUGGEST_CONTINUE_AS_NEW_EVENTS
-        or ms.history_size_bytes >= SUGGEST_CONTINUE_AS_NEW_BYTES
-    )
 
 
 def transient_events(task: WorkflowTaskInfo, ms: MutableState | None = None) -> list[HistoryEvent]:
@@ -252,7 +243,7 @@ def clear_sticky(ms: MutableState) -> None:
     ms.sticky_schedule_to_start_timeout = 0.0
 
 
-def fail_in_flight_for_close(tx: Transaction) -> None:
+def fail_in_flight_for_close(tx: Transaction, identity: str = "") -> None:
     """Before a forced close (terminate), a started task is failed."""
     task = tx.ms.workflow_task
     if task is not None and task.started:
@@ -260,7 +251,7 @@ def fail_in_flight_for_close(tx: Transaction) -> None:
             tx,
             WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND,
             None,
-            "",
+            identity,
             reschedule=False,
         )
     tx.ms.workflow_task = None

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from temporallite.config import ServerConfig
+from temporallite.config import ExecutionLimits, ServerConfig
 from temporallite.server import TemporalLiteServer
 
 if TYPE_CHECKING:
@@ -51,8 +51,10 @@ async def start(
     search_attributes: dict[str, str] | None = None,
     db_filename: str | None = None,
     time_skipping: bool = False,
+    limits: ExecutionLimits | None = None,
 ) -> AsyncIterator[RunningServer]:
-    """Start an in-process server on a free port (or `port`); stop it at exit."""
+    """Start an in-process server on a free port (or `port`); stop it at exit.
+    `limits`: per-execution limits (history count, signals, ...), small in tests."""
     config = ServerConfig(
         port=port or free_port(),
         db_filename=db_filename,
@@ -60,6 +62,7 @@ async def start(
         search_attributes=dict(search_attributes or {}),
         log_level="warn",
         time_skipping=time_skipping,
+        limits=limits or ExecutionLimits(),
     )
     server = TemporalLiteServer(config)
     await server.start()
