@@ -3,6 +3,7 @@ answering them; and the timers that fire on tasks."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable
 
@@ -353,14 +354,21 @@ class WorkerTasks:
         def transition(tx: Transaction) -> None:
             self._current_workflow_task(tx, token)
             task = tx.ms.workflow_task
-            # The real server only records a first attempt's failure (a
-            # failing retry is dropped), so only a first attempt terminates.
-            terminate = error.terminate and task is not None and task.attempt == 1
+            if (
+                task is not None and task.attempt > 1
+                and error.cause != WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
+            ):
+                # As the real server: a retry that fails again is dropped, not
+                # failed; it stays started until its timeout retries it. (Else a
+                # worker sending the same bad commands would spin.)
+                raise Unchanged
+            terminate = error.terminate and task is not None
             workflow_task.fail(tx, error.cause, failure, identity, reschedule=not terminate)
             if terminate:
                 lifecycle.terminate(tx, error.message, None, SERVER_IDENTITY)
 
-        await self.engine.update(ns.id, token.workflow_id, token.run_id, transition)
+        with contextlib.suppress(Unchanged):
+            await self.engine.update(ns.id, token.workflow_id, token.run_id, transition)
         raise InvalidArgument(error.message)
 
     async def respond_workflow_task_failed(

@@ -125,6 +125,33 @@ async def test_bad_command_fails_the_task_with_its_cause(client: Client, task_qu
     ]
 
 
+async def test_a_retry_failing_again_is_dropped_not_failed(client: Client, task_queue: str) -> None:
+    """As the real server: the same bad command on attempt 2 answers
+    INVALID_ARGUMENT but leaves the task started (its timeout retries it), so
+    a worker repeating the mistake does not spin."""
+    workflow_id = await start(client, task_queue, task_timeout=1)
+    first = await poll(client, task_queue)
+    with pytest.raises(RPCError):
+        await complete(client, first.task_token, timer_command("", 30))
+    retry = await poll(client, task_queue)
+    assert retry.attempt == 2
+    with pytest.raises(RPCError) as info:
+        await complete(client, retry.task_token, timer_command("", 30))
+    assert info.value.status == RPCStatusCode.INVALID_ARGUMENT
+    execution = WorkflowExecution(workflow_id=workflow_id)
+    described = await client.workflow_service.describe_workflow_execution(
+        ws.DescribeWorkflowExecutionRequest(namespace=NS, execution=execution)
+    )
+    pending = described.pending_workflow_task
+    assert (pending.attempt, pending.state) == (2, 2)  # STARTED
+    third = await poll(client, task_queue)  # after attempt 2's 1 s timeout
+    assert third.attempt == 3
+    assert types(list(third.history.events))[3:] == [
+        "WORKFLOW_TASK_FAILED", "WORKFLOW_TASK_SCHEDULED", "WORKFLOW_TASK_STARTED",
+    ]
+    await complete(client, third.task_token, complete_command())
+
+
 async def test_stale_task_token_is_not_found(client: Client, task_queue: str) -> None:
     await start(client, task_queue)
     task = await poll(client, task_queue)
