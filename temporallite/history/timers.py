@@ -19,6 +19,11 @@ from temporallite.clock import Clock
 
 log = logging.getLogger("temporallite.timers")
 
+# A timer that fired and is armed again for the same moment (its handler found
+# nothing due, e.g. a deadline a rounding error away) waits this long instead
+# of firing again at once, over and over.
+REFIRE_DELAY = 1.0
+
 
 @dataclass(frozen=True)
 class TimerKey:
@@ -45,11 +50,17 @@ class TimerQueue:
         self._changed = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[None]] = set()
+        self._fired: dict[TimerKey, float] = {}  # key → the fire time it last fired for
+        self._stopping = False
 
     def start(self) -> None:
         self._runner = asyncio.create_task(self._run(), name="timers")
 
     async def stop(self) -> None:
+        # The flag, not only the cancel: Python 3.11's wait_for can swallow a
+        # cancellation that races its inner wait completing.
+        self._stopping = True
+        self._changed.set()
         if self._runner is not None:
             self._runner.cancel()
             try:
@@ -62,6 +73,9 @@ class TimerQueue:
     def arm(self, key: TimerKey, fire_time: float) -> None:
         if self._armed.get(key) == fire_time:
             return
+        if self._fired.pop(key, None) == fire_time:
+            log.debug("timer %s fired and is due again at once: retried in %.0f s", key, REFIRE_DELAY)
+            fire_time = max(fire_time, self._clock.now() + REFIRE_DELAY)
         self._armed[key] = fire_time
         heapq.heappush(self._heap, (fire_time, next(self._seq), key))
         if self._heap[0][2] == key:
@@ -70,6 +84,7 @@ class TimerQueue:
     def disarm(self, key: TimerKey) -> None:
         """Forget a timer; its heap entry is skipped when it comes up."""
         self._armed.pop(key, None)
+        self._fired.pop(key, None)
 
     def poke(self) -> None:
         """The clock jumped: re-check what is due."""
@@ -81,7 +96,7 @@ class TimerQueue:
         return self._heap[0][0] if self._heap else None
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._changed.clear()
             fire_time = self.next_fire_time()
             delay = None if fire_time is None else fire_time - self._clock.now()
@@ -91,9 +106,10 @@ class TimerQueue:
                 except TimeoutError:
                     pass
                 continue
-            _, _, key = heapq.heappop(self._heap)
-            if self._armed.get(key) == fire_time:
+            due, _, key = heapq.heappop(self._heap)
+            if self._armed.get(key) == due:
                 del self._armed[key]
+                self._fired[key] = due
                 task = asyncio.create_task(self._fire_safely(key))
                 self._inflight.add(task)
                 task.add_done_callback(self._inflight.discard)

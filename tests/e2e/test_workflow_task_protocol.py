@@ -326,6 +326,9 @@ async def test_sticky_schedule_to_start_timeout_falls_back_to_normal_queue(
     )
     await wait_for_poller(client, TaskQueue(name=sticky, kind=TaskQueueKind.TASK_QUEUE_KIND_STICKY))
     sticky_poll.cancel()
+    # Let the cancellation reach the server: a poll still waiting there would
+    # take the task (on either server) and the worker would never see it.
+    await asyncio.sleep(0.5)
     await client.workflow_service.signal_workflow_execution(
         ws.SignalWorkflowExecutionRequest(
             namespace=NS, workflow_execution=WorkflowExecution(workflow_id=workflow_id),
