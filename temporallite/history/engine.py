@@ -349,6 +349,10 @@ class HistoryEngine:
             self.timers.disarm(stale)
         skipped = ms.skipped_duration  # deadlines are in the run's virtual time
         for key, fire_time in entries:
+            if key.kind == "activity_retry" and self.timers.has_fired(key, fire_time - skipped):
+                # Its backoff is over: the task waits in matching for a worker.
+                # Armed again, it would fire again and again until one comes.
+                continue
             self.timers.arm(key, fire_time - skipped)
         if keys:
             self._run_timers[ms.run_id] = keys

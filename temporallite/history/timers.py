@@ -86,6 +86,10 @@ class TimerQueue:
         self._armed.pop(key, None)
         self._fired.pop(key, None)
 
+    def has_fired(self, key: TimerKey, fire_time: float) -> bool:
+        """The timer fired for this moment (and was not armed since)."""
+        return self._fired.get(key) == fire_time
+
     def poke(self) -> None:
         """The clock jumped: re-check what is due."""
         self._changed.set()

@@ -625,3 +625,37 @@ async def test_upsert_total_size_counts_the_attributes_already_set(sa_client: Cl
     )
     assert got.startswith("BadSearchAttributes: total size of search attributes ")
     assert events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED
+
+
+async def test_a_retry_waiting_for_a_worker_costs_nothing(client: Client, task_queue: str) -> None:
+    """An activity whose retry backoff is over waits in the queue; the server
+    does no work for it meanwhile (its retry timer fired once, no more)."""
+    workflow_id = await start(client, task_queue)
+    task = await poll(client, task_queue)
+    command = activity_command("flaky", task_queue, False)
+    policy = command.schedule_activity_task_command_attributes.retry_policy
+    policy.initial_interval.FromMilliseconds(200)
+    policy.maximum_attempts = 5
+    await complete(client, task.task_token, command)
+    attempt = await client.workflow_service.poll_activity_task_queue(
+        ws.PollActivityTaskQueueRequest(namespace=NS, task_queue=TaskQueue(name=task_queue), identity="w")
+    )
+    await client.workflow_service.respond_activity_task_failed(
+        ws.RespondActivityTaskFailedRequest(namespace=NS, task_token=attempt.task_token, identity="w")
+    )
+    execution = WorkflowExecution(workflow_id=workflow_id)
+
+    async def transitions() -> int:
+        described = await client.workflow_service.describe_workflow_execution(
+            ws.DescribeWorkflowExecutionRequest(namespace=NS, execution=execution)
+        )
+        return described.workflow_execution_info.state_transition_count
+
+    await asyncio.sleep(0.6)  # the backoff is over: attempt 2 waits for a poller
+    before = await transitions()
+    await asyncio.sleep(1.5)
+    assert await transitions() == before
+    second = await client.workflow_service.poll_activity_task_queue(
+        ws.PollActivityTaskQueueRequest(namespace=NS, task_queue=TaskQueue(name=task_queue), identity="w")
+    )
+    assert (second.activity_id, second.attempt) == ("flaky", 2)
