@@ -18,7 +18,6 @@ import platform
 import shutil
 import statistics
 import sys
-import time
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any
 from rich.console import Console
 
 from bench import report
-from bench.servers import ALL_SPECS, BenchError, ServerProcess, ServerSpec, make_workdir, running
+from bench.servers import ALL_SPECS, ServerProcess, ServerSpec, make_workdir, running
 from bench.workloads import WORKLOAD_NAMES, WORKLOADS, bench_worker, run_workload
 
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -191,19 +190,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(argv: list[str]) -> int:
     args = parse_args(argv)
-    started = time.perf_counter()
-    try:
-        results = asyncio.run(main(args))
-    except BenchError as err:
-        console.print(f"[red]bench: error:[/] {err}")
-        return 1
-    except KeyboardInterrupt:
-        console.print("[red]bench: interrupted[/]")
-        return 130
-    except Exception as err:  # noqa: BLE001 - one readable line, not a traceback
-        console.print(f"[red]bench: error:[/] {type(err).__name__}: {err}")
-        return 1
-    results["meta"]["total_s"] = round(time.perf_counter() - started, 1)
+    results, code = report.run_main(main(args), console)
+    if results is None:
+        return code
     report.add_ratios(results)
     report.print_table(results, console)
     path = args.json or RESULTS_DIR / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"

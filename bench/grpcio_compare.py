@@ -23,7 +23,6 @@ import re
 import statistics
 import subprocess
 import sys
-import time
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -33,7 +32,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import report
-from bench.servers import BenchError, ServerProcess, ServerSpec, make_workdir
+from bench.servers import ServerProcess, ServerSpec, make_workdir
 from bench.workloads import WORKLOADS, bench_worker, run_workload
 
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -270,16 +269,9 @@ def run(argv: list[str]) -> int:
     except ImportError:
         console.print("[red]bench: error:[/] grpcio is not installed (pip install grpcio)")
         return 1
-    started = time.perf_counter()
-    try:
-        results = asyncio.run(main(args))
-    except BenchError as err:
-        console.print(f"[red]bench: error:[/] {err}")
-        return 1
-    except KeyboardInterrupt:
-        console.print("[red]bench: interrupted[/]")
-        return 130
-    results["meta"]["total_s"] = round(time.perf_counter() - started, 1)
+    results, code = report.run_main(main(args), console)
+    if results is None:
+        return code
     rows = summarise(results)
     results["summary"] = {label: values for label, values in rows}
     print_table(rows)

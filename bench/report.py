@@ -7,7 +7,10 @@ which way is better ("<=" lower, ">=" higher) and the bound from issue 7.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bench.servers import BenchError
 from bench.workloads import WORKLOADS
 
 
@@ -137,3 +141,24 @@ def print_table(results: dict[str, Any], console: Console | None = None) -> None
 def write_json(results: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def run_main(
+    main: Coroutine[Any, Any, dict[str, Any]], console: Console
+) -> tuple[dict[str, Any] | None, int]:
+    """Run a bench's main: (its results with meta.total_s, 0), or (None, exit
+    code) after one readable line instead of a traceback."""
+    started = time.perf_counter()
+    try:
+        results = asyncio.run(main)
+    except BenchError as err:
+        console.print(f"[red]bench: error:[/] {err}")
+        return None, 1
+    except KeyboardInterrupt:
+        console.print("[red]bench: interrupted[/]")
+        return None, 130
+    except Exception as err:  # noqa: BLE001 - one readable line, not a traceback
+        console.print(f"[red]bench: error:[/] {type(err).__name__}: {err}")
+        return None, 1
+    results["meta"]["total_s"] = round(time.perf_counter() - started, 1)
+    return results, 0

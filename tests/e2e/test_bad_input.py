@@ -1380,19 +1380,9 @@ SA_KEYWORD, SA_INT = "BadInputKeyword", "BadInputInt"
 
 @pytest.fixture
 async def sa_client(client: Client) -> Client:
-    from temporalio.api.enums.v1 import IndexedValueType
-    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+    from tests.support.search_attributes import register_keyword_and_int
 
-    await client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=NS,
-            search_attributes={
-                SA_KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-                SA_INT: IndexedValueType.INDEXED_VALUE_TYPE_INT,
-            },
-        )
-    )
-    return client
+    return await register_keyword_and_int(client, SA_KEYWORD, SA_INT)
 
 
 def _sa_payload(value: Any, pad: int = 0) -> Payload:
